@@ -1,0 +1,54 @@
+"""``doudi serve``, ``doudi worker`` and ``doudi manage``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from doudi.config import bootstrap
+
+
+def serve(*, host: str, port: int, threads: int) -> None:
+    from waitress import serve as waitress_serve
+
+    from doudi.config.wsgi import application
+
+    print(f"doudi 正在运行 / serving on http://{host}:{port}/  (Ctrl+C 停止 / to stop)", flush=True)
+    waitress_serve(application, host=host, port=port, threads=threads, ident="doudi")
+
+
+def main(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(prog="doudi serve", description="启动网页服务 / serve the web app")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--threads", type=int, default=8)
+    args = parser.parse_args(list(argv))
+    bootstrap.setup()
+    if not bootstrap.require_ready():
+        return 1
+    serve(host=args.host, port=args.port, threads=args.threads)
+    return 0
+
+
+def worker_main(argv: Sequence[str]) -> int:
+    """Run the background task worker (django-tasks database backend)."""
+    bootstrap.setup()
+    if not bootstrap.require_ready(need_key=False):
+        return 1
+    from django.core.management import call_command
+
+    call_command("db_worker", *argv)
+    return 0
+
+
+def manage_main(argv: Sequence[str]) -> int:
+    bootstrap.setup()
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["doudi manage", *argv])
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,44 @@
+"""The menu and the top bar: only what the user's role may use."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from doudi.core import access
+
+
+def navigation(request: HttpRequest) -> dict[str, Any]:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    groups: list[dict[str, Any]] = []
+    registry_items = []
+    if access.can_search_persons(user):
+        registry_items.append({"label": _("人员查询"), "url": reverse("registry:search"),
+                               "key": "search"})
+    if access.can_register(user):
+        registry_items.append({"label": _("家庭登记"), "url": reverse("registry:household_new"),
+                               "key": "household_new"})
+    if registry_items:
+        groups.append({"title": _("人员与家庭"), "items": registry_items})
+    admin_items = []
+    if access.can_view_audit(user):
+        admin_items.append({"label": _("审计日志"), "url": reverse("core:audit"), "key": "audit"})
+    if access.can_manage_users_role(user):
+        admin_items.append({"label": _("用户与角色"), "url": reverse("core:users"), "key": "users"})
+    if admin_items:
+        groups.append({"title": _("系统管理"), "items": admin_items})
+    region = user.region
+    chain = []
+    while region is not None and region.level not in {"province"}:
+        chain.append(region.name)
+        region = region.parent
+    return {
+        "nav_groups": groups,
+        "jurisdiction_label": " · ".join(reversed(chain)),
+        "role_label": user.get_role_display() if user.role else "",
+    }

@@ -77,7 +77,7 @@ def _accounts() -> list[dict[str, str]]:
                         "role": user.get_role_display(), "region": user.region.name})
     carer = User.objects.get(username="carer")
     if village and not PersonAssignment.objects.filter(user=carer).exists():
-        elderly = (Person.objects.filter(residence_region_id__startswith=TOWN, status="present",
+        elderly = (Person.objects.filter(residence_region__code__startswith=TOWN, status="present",
                                          birth_date__lte=dt.date(1951, 1, 1))
                    .order_by("birth_date")[:6])
         for p in elderly:

@@ -16,7 +16,6 @@ import base64
 import binascii
 import hashlib
 import hmac
-import os
 import secrets
 from functools import lru_cache
 
@@ -47,7 +46,7 @@ def new_master_key() -> str:
 def _master_key_text() -> str:
     from django.conf import settings
 
-    return getattr(settings, "DOUDI_FIELD_KEY", "") or os.environ.get("DOUDI_FIELD_KEY", "")
+    return str(getattr(settings, "DOUDI_FIELD_KEY", "") or "")
 
 
 @lru_cache(maxsize=4)

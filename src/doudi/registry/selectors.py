@@ -35,7 +35,7 @@ def persons_visible_to(user: User) -> QuerySet[Person]:
     if prefix is None:
         return Person.objects.none()
     return Person.objects.filter(
-        Q(residence_region_id__startswith=prefix) | Q(hukou_region_id__startswith=prefix)
+        Q(residence_region__code__startswith=prefix) | Q(hukou_region__code__startswith=prefix)
     )
 
 
@@ -50,7 +50,7 @@ def households_visible_to(user: User) -> QuerySet[Household]:
     if prefix is None:
         return Household.objects.none()
     return Household.objects.filter(
-        Q(region_id__startswith=prefix) | Q(hukou_region_id__startswith=prefix)
+        Q(region__code__startswith=prefix) | Q(hukou_region__code__startswith=prefix)
     )
 
 
@@ -94,8 +94,8 @@ def person_search(
     qs = persons_visible_to(user)
     if region_code:
         qs = qs.filter(
-            Q(residence_region_id__startswith=region_code)
-            | Q(hukou_region_id__startswith=region_code)
+            Q(residence_region__code__startswith=region_code)
+            | Q(hukou_region__code__startswith=region_code)
         )
     if status:
         qs = qs.filter(status=status)
@@ -217,7 +217,7 @@ def regions_for_user(*, user: User) -> QuerySet[Region]:
 def recent_events_in(*, prefix: str) -> QuerySet[RegistryEvent]:
     """Latest registry events for households in a jurisdiction (prefix from ``jurisdiction_prefix``)."""
     return (
-        RegistryEvent.objects.filter(household__region_id__startswith=prefix)
+        RegistryEvent.objects.filter(household__region__code__startswith=prefix)
         .select_related("person", "household")
         .order_by("-recorded_at", "-id")
     )
@@ -235,7 +235,7 @@ def person_counts_by_child_region(*, user: User, region: Region) -> list[dict[st
     width = len(children[0].code)
     counts = dict(
         persons_visible_to(user)
-        .filter(status="present", residence_region_id__startswith=region.scope_prefix)
+        .filter(status="present", residence_region__code__startswith=region.scope_prefix)
         .annotate(child=Substr("residence_region_id", 1, width))
         .values("child")
         .annotate(n=Count("id"))

@@ -1,4 +1,5 @@
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 from django.views.i18n import set_language
 
@@ -9,7 +10,7 @@ urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("i18n/setlang/", set_language, name="set_language"),
+    path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("registry/", include("doudi.registry.urls")),
     path("system/", include("doudi.core.urls")),
 ]

@@ -10,7 +10,7 @@ from doudi.registry.models import Person
 from tests.conftest import make_id
 
 pytestmark = [pytest.mark.browser,
-              pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+              pytest.mark.django_db(transaction=True)]
 
 
 def login(page, base: str, username: str) -> None:

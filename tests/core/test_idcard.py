@@ -164,7 +164,8 @@ def test_city_code_is_not_a_county() -> None:
 
 
 @pytest.mark.parametrize(
-    ("code", "name"), [("370634", "山东省烟台市长岛县（已撤销）"), ("370684", "山东省烟台市蓬莱市（已撤销）")]
+    ("code", "name"),
+    [("370634", "山东省烟台市长岛县（已撤销）"), ("370684", "山东省烟台市蓬莱市（已撤销）")],
 )
 def test_abolished_county_is_valid_with_historical_warning(code: str, name: str) -> None:
     r = validate(num(code + "19800101001"), today=TODAY)
@@ -213,7 +214,16 @@ def test_characters_error(raw: str) -> None:
 
 @pytest.mark.parametrize(
     "ymd",
-    ["19810229", "19000229", "19801301", "19800001", "19800100", "19800132", "19800431", "00000101"],
+    [
+        "19810229",
+        "19000229",
+        "19801301",
+        "19800001",
+        "19800100",
+        "19800132",
+        "19800431",
+        "00000101",
+    ],
 )
 def test_birth_date_not_a_calendar_date(ymd: str) -> None:
     assert _error(num("370602" + ymd + "001")) == "birth_date"
@@ -253,7 +263,9 @@ def test_today_may_be_a_datetime() -> None:
     assert validate(num("37060220240630001"), today=datetime(2024, 6, 30, 8, 0)).valid
 
 
-@pytest.mark.parametrize("prefix", ["00", "10", "16", "20", "38", "47", "55", "66", "72", "83", "99"])
+@pytest.mark.parametrize(
+    "prefix", ["00", "10", "16", "20", "38", "47", "55", "66", "72", "83", "99"]
+)
 def test_province_error(prefix: str) -> None:
     assert _error(num(prefix + "060219800101001")) == "province"
 
@@ -297,8 +309,15 @@ def test_non_str_is_rejected() -> None:
 def test_as_json_contract_valid() -> None:
     data = validate("370602800101001", today=TODAY).as_json()
     assert list(data) == [
-        "input", "valid", "normalized", "birth_date", "sex",
-        "region_code", "region_name", "error", "warnings",
+        "input",
+        "valid",
+        "normalized",
+        "birth_date",
+        "sex",
+        "region_code",
+        "region_name",
+        "error",
+        "warnings",
     ]
     assert data == {
         "input": "370602800101001",
@@ -381,9 +400,17 @@ def test_county_table_is_complete_and_well_formed() -> None:
 
 def test_yantai_counties_are_known() -> None:
     for code, name in [
-        ("370602", "芝罘区"), ("370611", "福山区"), ("370612", "牟平区"), ("370613", "莱山区"),
-        ("370614", "蓬莱区"), ("370681", "龙口市"), ("370682", "莱阳市"), ("370683", "莱州市"),
-        ("370685", "招远市"), ("370686", "栖霞市"), ("370687", "海阳市"),
+        ("370602", "芝罘区"),
+        ("370611", "福山区"),
+        ("370612", "牟平区"),
+        ("370613", "莱山区"),
+        ("370614", "蓬莱区"),
+        ("370681", "龙口市"),
+        ("370682", "莱阳市"),
+        ("370683", "莱州市"),
+        ("370685", "招远市"),
+        ("370686", "栖霞市"),
+        ("370687", "海阳市"),
     ]:
         assert regions_cn.county_name(code) == "山东省烟台市" + name
         assert regions_cn.is_known_county(code)

@@ -14,8 +14,15 @@ from doudi.core import idcard, idcard_cli
 from doudi.core.idcard_cli import main
 
 KEYS = [
-    "input", "valid", "normalized", "birth_date", "sex",
-    "region_code", "region_name", "error", "warnings",
+    "input",
+    "valid",
+    "normalized",
+    "birth_date",
+    "sex",
+    "region_code",
+    "region_name",
+    "error",
+    "warnings",
 ]
 TODAY = "2024-06-30"
 
@@ -42,8 +49,14 @@ def test_argv_numbers(capsys: pytest.CaptureFixture[str]) -> None:
     assert rows[1]["normalized"] == "370602198001010012"
     assert rows[1]["warnings"] == ["converted_from_15"]
     assert rows[2] == {
-        "input": "370602198001010013", "valid": False, "normalized": None, "birth_date": None,
-        "sex": None, "region_code": None, "region_name": None, "error": "checksum",
+        "input": "370602198001010013",
+        "valid": False,
+        "normalized": None,
+        "birth_date": None,
+        "sex": None,
+        "region_code": None,
+        "region_name": None,
+        "error": "checksum",
         "warnings": [],
     }
 
@@ -75,7 +88,9 @@ def test_stdin_one_per_line_blank_lines_skipped(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     inputs = ["370602198001010012", "11010519491231002x", " 370602 800101 001 ", "bad"]
-    text = "\n\n" + inputs[0] + "\r\n" + inputs[1] + "\n   \n\u3000\n" + inputs[2] + "\n" + inputs[3]
+    text = (
+        "\n\n" + inputs[0] + "\r\n" + inputs[1] + "\n   \n\u3000\n" + inputs[2] + "\n" + inputs[3]
+    )
     monkeypatch.setattr("sys.stdin", io.StringIO(text))
     assert main(["--today", TODAY]) == 0
     lines = output_lines(capsys)
@@ -137,8 +152,16 @@ def test_through_the_doudi_dispatcher(capsys: pytest.CaptureFixture[str]) -> Non
     values=st.lists(
         st.one_of(
             st.text(max_size=25),
-            st.sampled_from(["370602198001010012", "370602800101001", "370634198001010015",
-                             "37069919800101001X", "11010519491231002x", "３７０６０２８００１０１００１"]),
+            st.sampled_from(
+                [
+                    "370602198001010012",
+                    "370602800101001",
+                    "370634198001010015",
+                    "37069919800101001X",
+                    "11010519491231002x",
+                    "３７０６０２８００１０１００１",
+                ]
+            ),
         ),
         max_size=10,
     )

@@ -54,8 +54,18 @@ def assert_batch_matches(values: list[str], today: date = TODAY, **kwargs: int) 
 
 KNOWN_CODES = sorted(regions_cn.county_names())
 SPECIAL_CODES = [
-    "370634", "370684", "370699", "370600", "110199", "441900", "810000", "710000",
-    "990602", "000000", "160101", "830000",
+    "370634",
+    "370684",
+    "370699",
+    "370600",
+    "110199",
+    "441900",
+    "810000",
+    "710000",
+    "990602",
+    "000000",
+    "160101",
+    "830000",
 ]
 codes = st.one_of(
     st.sampled_from(KNOWN_CODES),
@@ -64,9 +74,22 @@ codes = st.one_of(
 )
 special_dates = st.sampled_from(
     [
-        "19810229", "20000229", "19000229", "19960229", "18791231", "18800101", "20240630",
-        "20240701", "19801301", "19800001", "19800100", "19800132", "19800431", "00000101",
-        "99991231", "20991231",
+        "19810229",
+        "20000229",
+        "19000229",
+        "19960229",
+        "18791231",
+        "18800101",
+        "20240630",
+        "20240701",
+        "19801301",
+        "19800001",
+        "19800100",
+        "19800132",
+        "19800431",
+        "00000101",
+        "99991231",
+        "20991231",
     ]
 )
 dates = st.one_of(
@@ -137,8 +160,9 @@ any_input = st.one_of(near_valid(), st.text(max_size=30), relevant_text)
 # -- the equivalence property -------------------------------------------------------------------
 
 
-@settings(max_examples=400, database=None, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=400, database=None, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(values=st.lists(any_input, max_size=25), chunk_size=st.sampled_from([1, 2, 3, 7, 1 << 17]))
 def test_vectorised_equals_scalar(values: list[str], chunk_size: int) -> None:
     assert_batch_matches(values, chunk_size=chunk_size)
@@ -199,10 +223,27 @@ def test_mixed_batch_arrays() -> None:
     assert batch.valid.dtype == bool
     assert batch.birth_date.dtype == np.dtype("datetime64[D]")
     assert batch.valid.tolist() == [
-        True, True, True, True, True, False, False, False, False, False, False, False,
+        True,
+        True,
+        True,
+        True,
+        True,
+        False,
+        False,
+        False,
+        False,
+        False,
+        False,
+        False,
     ]
     assert batch.error.tolist()[5:] == [
-        "checksum", "birth_date", "province", "checksum", "length", "length", "characters",
+        "checksum",
+        "birth_date",
+        "province",
+        "checksum",
+        "length",
+        "length",
+        "characters",
     ]
     assert batch.normalized[1] == "370602198001010012"
     assert batch.normalized[2] == "11010519491231002X"
@@ -212,6 +253,10 @@ def test_mixed_batch_arrays() -> None:
     assert batch.sex.tolist()[:3] == ["M", "M", "F"]
     assert batch.converted_from_15.tolist()[:3] == [False, True, False]
     assert set(batch.as_dict()) >= {"valid", "normalized", "birth_date", "sex", "region_code"}
+    assert batch["valid"] is batch.valid
+    assert batch["error"] is batch.error
+    with pytest.raises(KeyError):
+        batch["no_such_field"]
 
 
 def test_historical_and_unknown_flags() -> None:
@@ -223,7 +268,9 @@ def test_historical_and_unknown_flags() -> None:
     assert batch.historical_region.tolist() == [True, False, False]
     assert batch.unknown_region.tolist() == [False, True, False]
     assert batch.region_names().tolist() == [
-        "山东省烟台市长岛县（已撤销）", None, "山东省烟台市芝罘区",
+        "山东省烟台市长岛县（已撤销）",
+        None,
+        "山东省烟台市芝罘区",
     ]
 
 
@@ -292,7 +339,8 @@ def _million_numbers(n: int) -> list[str]:
     lo, hi = np.datetime64("1930-01-01").astype(int), np.datetime64("2023-12-31").astype(int)
     ymd = np.char.replace(
         np.datetime_as_string(rng.integers(lo, hi, n).astype("datetime64[D]")).astype("U10"),
-        "-", "",
+        "-",
+        "",
     )
     seq = np.char.zfill(rng.integers(0, 1000, n).astype("U3"), 3)
     first17 = np.char.add(np.char.add(region, ymd), seq)

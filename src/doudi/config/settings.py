@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "ninja",
     "django_tasks",
     "django_tasks_db",
     "doudi.core",
@@ -43,7 +44,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "doudi.core.middleware.FriendlyErrorsMiddleware",
-    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "doudi.core.middleware.LoginRequiredMiddleware",
 ]
 
 ROOT_URLCONF = "doudi.config.urls"

@@ -3,6 +3,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 from django.views.i18n import set_language
 
+from doudi.config.api import api
 from doudi.core import views as core_views
 
 urlpatterns = [
@@ -13,6 +14,7 @@ urlpatterns = [
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("registry/", include("doudi.registry.urls")),
     path("system/", include("doudi.core.urls")),
+    path("api/v1/", api.urls),
 ]
 
 handler403 = "doudi.core.errors.forbidden"

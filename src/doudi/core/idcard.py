@@ -86,9 +86,7 @@ Sex = Literal["M", "F"]
 _DIGITS = frozenset("0123456789")
 _INVISIBLE = (0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF)
 # all str.isspace() characters lie below U+3001 (a test checks the whole range)
-_REMOVED_CPS: tuple[int, ...] = tuple(
-    c for c in range(0x3001) if chr(c).isspace()
-) + _INVISIBLE
+_REMOVED_CPS: tuple[int, ...] = tuple(c for c in range(0x3001) if chr(c).isspace()) + _INVISIBLE
 _TRANSLATION: dict[int, int | None] = {c: None for c in _REMOVED_CPS}
 _TRANSLATION.update({0xFF10 + i: 0x30 + i for i in range(10)})
 _TRANSLATION.update({ord("x"): ord("X"), 0xFF38: ord("X"), 0xFF58: ord("X")})
@@ -280,7 +278,8 @@ def _class_table(size: int) -> np.ndarray:
 
 @dataclass(frozen=True, slots=True)
 class IdBatch:
-    """Results of ``validate_many``: one array per field, all of the same length.
+    """Results of ``validate_many``: one array per field, all of the same length, as attributes
+    or dict-style (``batch["valid"]``).
 
     For an invalid row ``normalized``, ``sex``, ``region_code`` are "" and ``birth_date`` is NaT
     (the scalar result has None there); for a valid row ``error`` is "". The warnings are the three
@@ -338,6 +337,12 @@ class IdBatch:
             error=None,
             warnings=self.warnings(i),
         )
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        """Dict-style access to one array, e.g. ``batch["valid"]``."""
+        if name not in self.__dataclass_fields__:
+            raise KeyError(name)
+        return getattr(self, name)
 
     def as_dict(self) -> dict[str, np.ndarray]:
         """The arrays by field name."""

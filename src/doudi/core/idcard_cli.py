@@ -20,7 +20,7 @@ import json
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
-from json.encoder import encode_basestring  # type: ignore[attr-defined]
+from json.encoder import encode_basestring
 from typing import TextIO
 
 from doudi.core import idcard

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from django.contrib.auth.middleware import LoginRequiredMiddleware as _DjangoLoginRequired
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -61,3 +62,13 @@ class FriendlyErrorsMiddleware:
                 status=503,
             )
         return None
+
+
+class LoginRequiredMiddleware(_DjangoLoginRequired):
+    """Django's login-required default for pages; the API authenticates itself (bearer token or
+    session) and answers 401 in JSON rather than redirecting to the login page."""
+
+    def process_view(self, request, view_func, view_args, view_kwargs):  # type: ignore[no-untyped-def]
+        if request.path_info.startswith("/api/"):
+            return None
+        return super().process_view(request, view_func, view_args, view_kwargs)

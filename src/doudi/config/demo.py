@@ -101,9 +101,17 @@ def _history(seed: int, today: dt.date) -> dict[str, int]:
     rng = random.Random(seed)
     start = today - dt.timedelta(days=365)
     counts = {"deaths": 0, "status": 0, "moves": 0, "splits": 0}
-    old = list(Person.objects.filter(status="present", birth_date__lte=dt.date(1946, 1, 1))
-               .values_list("id", flat=True).order_by("id"))
-    for pid in rng.sample(old, k=min(len(old), max(5, len(old) // 60))):
+    # deaths: about 8 per 1,000 a year (Shandong's crude death rate is of that order, assumed),
+    # drawn among the elderly with weights rising with age
+    elderly = list(Person.objects.filter(status="present", birth_date__lte=today.replace(
+        year=today.year - 60)).values_list("id", "birth_date").order_by("id"))
+    total = Person.objects.count()
+    weights = [max(1.0, (today.year - b.year - 55) ** 2) for _, b in elderly]
+    chosen: set[int] = set()
+    target = min(len(elderly), max(5, round(total * 0.008)))
+    while len(chosen) < target:
+        chosen.update(pid for pid, _ in rng.choices(elderly, weights=weights, k=target - len(chosen)))
+    for pid in sorted(chosen):
         person = Person.objects.get(pk=pid)
         when = start + dt.timedelta(days=rng.randrange(365))
         services.person_record_death(actor=None, person=person, date=when)
@@ -150,13 +158,13 @@ def _history(seed: int, today: dt.date) -> dict[str, int]:
 
 
 def build(*, persons: int, seed: int, data: Path) -> dict[str, object]:
+    t0 = time.perf_counter()
+    _ensure_demo_key(data)
+    bootstrap.setup()
     from django.core.management import call_command
 
     from doudi.registry import loader
 
-    t0 = time.perf_counter()
-    _ensure_demo_key(data)
-    bootstrap.setup()
     print("正在初始化数据库 / migrating the database …", flush=True)
     call_command("migrate", interactive=False, verbosity=0)
     summary: dict[str, object] = {}

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from django.contrib.auth.middleware import LoginRequiredMiddleware as _DjangoLoginRequired
 from django.db import DatabaseError
+from django.middleware.locale import LocaleMiddleware as _DjangoLocale
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -72,3 +73,19 @@ class LoginRequiredMiddleware(_DjangoLoginRequired):
         if request.path_info.startswith("/api/"):
             return None
         return super().process_view(request, view_func, view_args, view_kwargs)
+
+
+class LocaleMiddleware(_DjangoLocale):
+    """Simplified Chinese unless the user picked another language (the language cookie); the
+    browser's Accept-Language is ignored, so a clerk on an English-locale browser still gets the
+    Chinese UI by default."""
+
+    def process_request(self, request):  # type: ignore[no-untyped-def]
+        from django.conf import settings
+        from django.utils import translation
+
+        chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")
+        codes = {code for code, _ in settings.LANGUAGES}
+        language = chosen if chosen in codes else settings.LANGUAGE_CODE
+        translation.activate(language)
+        request.LANGUAGE_CODE = translation.get_language()

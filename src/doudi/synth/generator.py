@@ -110,6 +110,7 @@ _STREAMS = (
     "recipients",
     "names",
     "address",
+    "lift",
 )
 
 PERSONS_SCHEMA = pa.schema(
@@ -558,7 +559,7 @@ def _members(hh: Households, rng: np.random.Generator) -> Members:
     # grandchildren: of the first child, or of a grandparent head without children at home
     # (left-behind children aged 0–17, at least 42 years younger than the head)
     with_child = pl.n_children > 0
-    gc_lo = np.where(with_child, child_age[0] - 36, 0)
+    gc_lo = np.where(with_child, child_age[0] - 36, np.maximum(head_age - 66, 0))
     gc_hi = np.where(with_child, child_age[0] - 22, np.minimum(head_age - 42, 17))
     gc_hi = np.where(with_child & (gc_hi < 0), child_age[0] - 20, gc_hi)
     gc_age = [window(gc_lo, gc_hi) for _ in "ab"]
@@ -783,6 +784,21 @@ def _person_attributes(
         emp_p,
     )
     employed = rng.random(n) < emp_p
+    # most households with an able working-age member have at least one earner: where none was
+    # drawn, the first such member works with probability household_earner_share (assumed)
+    able = (
+        (age >= 18)
+        & (age <= 59)
+        & ~severe
+        & (self_care == 0)
+        & ((status == ST["present"]) | (status == ST["away"]))
+    )
+    has_earner = np.zeros(len(m.hh_start), bool)
+    has_earner[m.household[employed]] = True
+    cand = np.flatnonzero(able & ~has_earner[m.household])
+    _, first = np.unique(m.household[cand], return_index=True)
+    first = cand[first]
+    employed[first] = rng.random(len(first)) < p["household_earner_share"]
     wage_med = np.where(urban, p["wage_median_urban"], p["wage_median_rural"])
     wage = np.maximum(wage_med * np.exp(rng.normal(0, p["wage_sigma"], n)), p["wage_floor"])
     farm = p["farm_income_median"] * np.exp(rng.normal(0, p["farm_income_sigma"], n))
@@ -801,6 +817,15 @@ def _person_attributes(
         old, np.where(has_emp_pension, 2, 1), np.where(early_f, 2, 0)
     ).astype(np.int8)
     pension = np.select([pension_kind == 2, pension_kind == 1], [emp_pension, basic], 0.0)
+    # persons aged 60+ mostly also receive support from children living elsewhere (赡养费, counted
+    # as income, DOMAIN.md §5) or property income such as land rent (shares and amounts assumed)
+    support_med = np.where(urban, p["elder_support_median_urban"], p["elder_support_median_rural"])
+    support = np.where(
+        old & (rng.random(n) < p["elder_support_share"]),
+        support_med * np.exp(rng.normal(0, p["elder_support_sigma"], n)),
+        0.0,
+    )
+    labour = labour + support
     jailed = (status == ST["prison"]) | (status == ST["missing"])
     labour = np.where(jailed, 0, labour)
     pension = np.where(jailed, 0, pension)
@@ -817,6 +842,27 @@ def _person_attributes(
         pension=np.rint(pension).astype(np.int64),
         pension_kind=pension_kind,
     )
+
+
+def _lift_low_incomes(
+    m: Members, a: PersonAttrs, hh_urban: np.ndarray, size: np.ndarray, seed: int
+) -> None:
+    """Most households whose per-capita income falls below the 低保 standard have income that
+    wages and pensions do not show (transfers, property, informal work). All but a share
+    ``low_income_keep_share`` of them get such income, added to the head's, lifting the household
+    to 1.2–2.5 × the standard per capita (assumed). This keeps the pool of households that look
+    eligible but receive nothing (应保未保, what proactive discovery should find) at a plausible
+    size instead of a tenth of the city. Mutates ``a``."""
+    p = parameters()
+    rng = _rng(seed, "lift")
+    h = len(size)
+    std = np.where(hh_urban, p["dibao_standard_urban"], p["dibao_standard_rural"])
+    pc_income = np.bincount(m.household, weights=a.income, minlength=h) / size
+    low = pc_income < std
+    lift = low & (rng.random(h) >= p["low_income_keep_share"])
+    goal = rng.uniform(1.2, 2.5, h) * std * size
+    extra = np.where(lift, np.rint(goal - pc_income * size), 0).astype(np.int64)
+    a.labour_income[m.hh_start] += np.maximum(extra, 0)
 
 
 # --- household finances -------------------------------------------------------------------------
@@ -917,7 +963,7 @@ def _recipients(
         * np.exp(-3.0 * counted / std_p)
         * np.exp(-hh_assets / (limit_months * std_p))
         * (1.0 + np.maximum(age - 60, 0) / 10.0)
-        * np.where(severe_for_tekun, 3.0, 1.0)
+        * np.where(severe_for_tekun, 8.0, 1.0)
         * np.where(hh_urban[m.household], 1.0, 1.8)
     )
     tekun_idx = _weighted_top_k(rng, w, round(p["tekun_person_rate"] * n))
@@ -952,7 +998,8 @@ def _recipients(
         (~tekun_hh)
         * np.exp(-3.0 * pc / std_h)
         * np.exp(-f.assets / limit_h)
-        * (1.0 + 1.5 * has_severe + 0.5 * has_dis + 0.5 * has_old)
+        * (1.0 + 3.0 * has_severe + 1.0 * has_dis + 1.0 * has_old)
+        / np.sqrt(size)  # small households (elderly, 单人保) are over-represented among 低保
         * np.where(f.vehicles > 0, 0.2, 1.0)
         * np.where(f.business, 0.2, 1.0)
     )
@@ -1124,6 +1171,7 @@ def build_tables(*, persons: int, seed: int, as_of: date = date(2026, 1, 1)) -> 
     hukou_county = v_county[hukou]
 
     a = _person_attributes(m, hh.urban, hukou_county, hukou_town, as_of, seed)
+    _lift_low_incomes(m, a, hh.urban, size, seed)
     f = _household_finances(m, a, hh.urban, size, seed)
     tekun, dibao_hh = _recipients(m, a, f, hh.urban, size, seed)
 

@@ -167,6 +167,11 @@ def build(*, persons: int, seed: int, data: Path) -> dict[str, object]:
 
     print("正在初始化数据库 / migrating the database …", flush=True)
     call_command("migrate", interactive=False, verbosity=0)
+    from doudi.core.models import Region
+    from doudi.core.regions import load_official
+
+    if Region.objects.filter(level="town").count() < 159:  # emptied by hand or by a test flush
+        load_official(Region)
     summary: dict[str, object] = {}
     if loader.city_loaded():
         print("演示城市已存在，直接使用 / the demo city exists, reusing it", flush=True)

@@ -111,6 +111,7 @@ _STREAMS = (
     "names",
     "address",
     "lift",
+    "id_address",
 )
 
 PERSONS_SCHEMA = pa.schema(
@@ -255,7 +256,7 @@ def _weighted_top_k(rng: np.random.Generator, weights: np.ndarray, k: int) -> np
     """Indices of ``k`` items drawn without replacement with probability ∝ weights
     (Efraimidis–Spirakis keys log(u)/w); items of weight 0 are never drawn."""
     n = len(weights)
-    k = int(min(k, np.count_nonzero(weights > 0)))
+    k = min(int(k), int(np.count_nonzero(weights > 0)))
     if k <= 0:
         return np.array([], dtype=np.int64)
     u = rng.random(n)
@@ -654,21 +655,21 @@ def _address_codes() -> tuple[list[dict[str, str]], np.ndarray]:
     return legacy, migrant
 
 
+def _anniversary(as_of: date, years: int) -> date:
+    """The same calendar day ``years`` earlier (29 February → 28 February)."""
+    try:
+        return as_of.replace(year=as_of.year - years)
+    except ValueError:
+        return date(as_of.year - years, 2, 28)
+
+
 def _birth_dates(age: np.ndarray, as_of: date, rng: np.random.Generator) -> np.ndarray:
     """Birth dates (datetime64[D]) such that the age in completed years at ``as_of`` is ``age``."""
     max_age = int(age.max(initial=0)) + 1
-
-    def anniversary(years_ago: int) -> np.datetime64:
-        y = as_of.year - years_ago
-        try:
-            d = as_of.replace(year=y)
-        except ValueError:  # 29 February
-            d = date(y, 2, 28)
-        return np.datetime64(d, "D")
-
-    ann = np.array([anniversary(a) for a in range(max_age + 1)], dtype="datetime64[D]").astype(
-        np.int64
-    )
+    ann = np.array(
+        [np.datetime64(_anniversary(as_of, a), "D") for a in range(max_age + 1)],
+        dtype="datetime64[D]",
+    ).astype(np.int64)
     a = age.astype(np.int64)
     first = ann[a + 1] + 1  # the day after the (age+1)-th anniversary
     span = ann[a] - first + 1
@@ -712,7 +713,7 @@ def _person_attributes(
 
     # ID address code: the hukou county; a few older persons carry an abolished or another
     # Shandong county's code (GB 11643 §6.2: the county of first registration)
-    rng = _rng(seed, "hukou")
+    rng = _rng(seed, "id_address")
     addr = hukou_county[m.household].astype(np.int64)
     legacy, migrant = _address_codes()
     for row in legacy:  # two rows
@@ -805,7 +806,9 @@ def _person_attributes(
     labour = np.where(employed, np.where(~urban & (age >= 60), farm, wage), 0.0)
 
     retire_f = p["urban_women_retire_age"]
-    emp_share = np.where(urban, p["employee_pension_share_urban"], p["employee_pension_share_rural"])
+    emp_share = np.where(
+        urban, p["employee_pension_share_urban"], p["employee_pension_share_rural"]
+    )
     has_emp_pension = rng.random(n) < emp_share
     emp_pension = p["employee_pension_median"] * np.exp(
         rng.normal(0, p["employee_pension_sigma"], n)
@@ -813,9 +816,9 @@ def _person_attributes(
     basic = rng.uniform(p["basic_pension_min"], p["basic_pension_max"], n)
     old = age >= 60
     early_f = urban & ~m.male & (age >= retire_f) & (age < 60) & ~employed & has_emp_pension
-    pension_kind = np.where(
-        old, np.where(has_emp_pension, 2, 1), np.where(early_f, 2, 0)
-    ).astype(np.int8)
+    pension_kind = np.where(old, np.where(has_emp_pension, 2, 1), np.where(early_f, 2, 0)).astype(
+        np.int8
+    )
     pension = np.select([pension_kind == 2, pension_kind == 1], [emp_pension, basic], 0.0)
     # persons aged 60+ mostly also receive support from children living elsewhere (赡养费, counted
     # as income, DOMAIN.md §5) or property income such as land rent (shares and amounts assumed)
@@ -1024,7 +1027,8 @@ def _recipients(
     cap = np.rint(rng.uniform(0.35, 0.9, len(idx)) * std_p[idx]).astype(np.int64)
     emp_p = a.pension_kind[idx] == 2
     a.pension[idx] = np.where(
-        emp_p, rng.integers(int(p["basic_pension_min"]), int(p["basic_pension_max"]) + 1, len(idx)),
+        emp_p,
+        rng.integers(int(p["basic_pension_min"]), int(p["basic_pension_max"]) + 1, len(idx)),
         a.pension[idx],
     )
     a.pension_kind[idx] = np.where(emp_p, 1, a.pension_kind[idx])
@@ -1078,7 +1082,7 @@ def id_numbers(address_code: np.ndarray, birth: np.ndarray, male: np.ndarray) ->
         raise ValueError("more than 499 persons share an address code, birth date and sex")
     rank = np.empty(n, np.int64)
     rank[order] = rank_sorted
-    offset = (key * 2654435761) % 499
+    offset = ((key % 1_000_003) * 7919) % 499  # a group-specific start, no int64 overflow
     k = 1 + (offset + rank) % 499
     seq = np.where(male, 2 * k - 1, 2 * k)
 
@@ -1257,15 +1261,17 @@ def table_stats(tables: dict[str, pa.Table], as_of: date) -> dict[str, Any]:
     per, hh, vil = tables["persons"], tables["households"], tables["villages"]
     n, h = per.num_rows, hh.num_rows
     birth = per["birth_date"].to_numpy().astype("datetime64[D]")
-    cut60 = np.datetime64(date(as_of.year - 60, as_of.month, min(as_of.day, 28)), "D")
-    cut15 = np.datetime64(date(as_of.year - 15, as_of.month, min(as_of.day, 28)), "D")
+    cut60 = np.datetime64(_anniversary(as_of, 60), "D")  # born on or before: aged 60+
+    cut15 = np.datetime64(_anniversary(as_of, 15), "D")  # born after: aged 0–14
     n60 = int(np.count_nonzero(birth <= cut60))
     n0_14 = int(np.count_nonzero(birth > cut15))
     male = int(pc.sum(pc.equal(per["sex"], "M")).as_py() or 0)
     tekun = int(pc.sum(per["tekun"]).as_py() or 0)
     dibao_p = int(pc.sum(per["dibao"]).as_py() or 0)
     dibao_h = int(pc.sum(hh["dibao"]).as_py() or 0)
-    urban_p = int(pc.sum(pc.if_else(pc.equal(hh["residence_type"], "urban"), hh["size"], 0)).as_py())
+    urban_p = int(
+        pc.sum(pc.if_else(pc.equal(hh["residence_type"], "urban"), hh["size"], 0)).as_py()
+    )
     disabled = n - per["disability_grade"].null_count
     return {
         "persons": n,

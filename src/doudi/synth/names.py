@@ -213,7 +213,7 @@ def _unique_per_group(
     counts: np.ndarray,
     candidates: Callable[[np.random.Generator, int], np.ndarray],
 ) -> np.ndarray:
-    """``counts[g]`` names for each group g, distinct within a group, concatenated in group order."""
+    """``counts[g]`` names for each group g, distinct within a group, in group order."""
     counts = np.asarray(counts, dtype=np.int64)
     total = int(counts.sum())
     if total == 0:

@@ -57,3 +57,11 @@ def test_missing_or_bad_key_gives_clear_error(settings, key):
     assert "DOUDI_FIELD_KEY" in str(info.value)
     assert "未配置" in str(info.value)
     assert not crypto.keys_available()
+
+
+def test_blind_index_same_in_duckdb():
+    import duckdb
+
+    number = "370602198001010012"
+    sql = "select " + crypto.blind_index_sql("?")
+    assert duckdb.execute(sql, [number]).fetchone()[0] == crypto.blind_index(number)

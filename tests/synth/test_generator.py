@@ -389,6 +389,16 @@ def test_disability_certificates(city):
     assert has[age >= 70].mean() > 2 * has[age < 45].mean()
 
 
+def test_statuses_are_registry_values_and_rare(city):
+    status = np.asarray(city["persons"]["status"].to_pylist())
+    assert set(status) <= {"present", "prison", "missing", "drug_rehab"}
+    assert (status == "present").mean() > 0.995
+    assert (status == "prison").any()
+    away = status != "present"
+    assert not city["persons"]["employed"].to_numpy()[away].any()
+    assert (city["persons"]["monthly_income_yuan"].to_numpy()[away] == 0).all()
+
+
 def test_self_care_failures_rise_with_age(city):
     sc = city["persons"]["self_care_failed_activities"].to_numpy()
     age = city["age"]

@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import hmac
 import secrets
 from functools import lru_cache
 
@@ -92,6 +91,19 @@ def decrypt(token: str) -> str:
 
 
 def blind_index(value: str) -> str:
-    """Keyed hash of a normalised identifier: equal inputs give equal indexes, nothing else leaks."""
-    _, index_key = _derived(_master_key_text())
-    return hmac.new(index_key, value.encode("utf-8"), hashlib.sha256).hexdigest()[:40]
+    """Keyed hash of a normalised identifier: equal inputs give equal indexes, nothing else leaks.
+
+    ``sha256(index_key_hex | "|" | value)``, first 40 hex digits. The same expression runs inside
+    DuckDB (``blind_index_sql``), so the data pool links millions of rows without a Python loop.
+    """
+    return hashlib.sha256((index_key_hex() + "|" + value).encode("utf-8")).hexdigest()[:40]
+
+
+def index_key_hex() -> str:
+    return _derived(_master_key_text())[1].hex()
+
+
+def blind_index_sql(column: str) -> str:
+    """DuckDB expression computing :func:`blind_index` of a text column; the key is inlined as a
+    literal, so the SQL must never be logged or stored."""
+    return f"left(sha256('{index_key_hex()}|' || {column}), 40)"

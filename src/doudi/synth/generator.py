@@ -56,7 +56,8 @@ DISABILITY_CATEGORIES = (
     "multiple",
 )
 DIS = {name: i for i, name in enumerate(DISABILITY_CATEGORIES)}
-STATUSES = ("present", "away", "prison", "missing")
+#: a subset of the registry's PersonStatus; members working away still count as present (§5)
+STATUSES = ("present", "prison", "missing", "drug_rehab")
 ST = {name: i for i, name in enumerate(STATUSES)}
 RESIDENCE = ("urban", "rural")
 KINDS = ("community", "village")
@@ -762,17 +763,23 @@ def _person_attributes(
     q = np.where((dis_grade == 1) | (age >= 90), 0.55, 0.25)
     self_care = np.where(any_fail, 1 + rng.binomial(5, q), 0).astype(np.int8)
 
-    # status: away (外出), prison, missing (assumed shares)
+    # status: prison, compulsory drug rehabilitation, declared missing (assumed shares); these
+    # persons are outside the household for assessment (DOMAIN.md §5)
     rng = _rng(seed, "status")
     u = rng.random(n)
     status = np.zeros(n, np.int8)
     adult = age >= 18
-    away_p = np.where(urban, p["away_share_urban"], p["away_share_rural"])
-    status = np.where((age >= 18) & (age <= 45) & (u < away_p), ST["away"], status)
-    u2 = rng.random(n)
-    status = np.where(m.male & adult & (age <= 59) & (u2 < p["prison_share"]), ST["prison"], status)
+    status = np.where(m.male & adult & (age <= 59) & (u < p["prison_share"]), ST["prison"], status)
     status = np.where(
-        adult & (u2 > 1 - p["missing_share"]) & (self_care == 0), ST["missing"], status
+        adult & (age <= 55) & (u > 1 - p["drug_rehab_share"]), ST["drug_rehab"], status
+    )
+    status = np.where(
+        adult
+        & (u > 0.5 - p["missing_share"] / 2)
+        & (u < 0.5 + p["missing_share"] / 2)
+        & (self_care == 0),
+        ST["missing"],
+        status,
     ).astype(np.int8)
 
     # employment and income
@@ -780,20 +787,14 @@ def _person_attributes(
     emp_p = ab.emp[band, (~m.male).astype(np.int64), (~urban).astype(np.int64)]
     emp_p = emp_p * np.where(severe, 0.15, np.where(dis_grade > 0, 0.6, 1.0))
     emp_p = np.where(
-        (self_care > 0) | (age < 16) | (status == ST["prison"]) | (status == ST["missing"]),
+        (self_care > 0) | (age < 16) | (status != ST["present"]),
         0.0,
         emp_p,
     )
     employed = rng.random(n) < emp_p
     # most households with an able working-age member have at least one earner: where none was
     # drawn, the first such member works with probability household_earner_share (assumed)
-    able = (
-        (age >= 18)
-        & (age <= 59)
-        & ~severe
-        & (self_care == 0)
-        & ((status == ST["present"]) | (status == ST["away"]))
-    )
+    able = (age >= 18) & (age <= 59) & ~severe & (self_care == 0) & (status == ST["present"])
     has_earner = np.zeros(len(m.hh_start), bool)
     has_earner[m.household[employed]] = True
     cand = np.flatnonzero(able & ~has_earner[m.household])
@@ -829,7 +830,7 @@ def _person_attributes(
         0.0,
     )
     labour = labour + support
-    jailed = (status == ST["prison"]) | (status == ST["missing"])
+    jailed = status != ST["present"]
     labour = np.where(jailed, 0, labour)
     pension = np.where(jailed, 0, pension)
     pension_kind = np.where(jailed, 0, pension_kind).astype(np.int8)
@@ -852,10 +853,11 @@ def _lift_low_incomes(
 ) -> None:
     """Most households whose per-capita income falls below the 低保 standard have income that
     wages and pensions do not show (transfers, property, informal work). All but a share
-    ``low_income_keep_share`` of them get such income, added to the head's, lifting the household
-    to 1.2–2.5 × the standard per capita (assumed). This keeps the pool of households that look
-    eligible but receive nothing (应保未保, what proactive discovery should find) at a plausible
-    size instead of a tenth of the city. Mutates ``a``."""
+    ``low_income_keep_share`` of them get such income, received by their first present adult
+    (usually the head), lifting the household to 1.2–2.5 × the standard per capita (assumed).
+    This keeps the pool of households that look eligible but receive nothing (应保未保, what
+    proactive discovery should find) at a plausible size instead of a tenth of the city.
+    Mutates ``a``."""
     p = parameters()
     rng = _rng(seed, "lift")
     h = len(size)
@@ -865,7 +867,10 @@ def _lift_low_incomes(
     lift = low & (rng.random(h) >= p["low_income_keep_share"])
     goal = rng.uniform(1.2, 2.5, h) * std * size
     extra = np.where(lift, np.rint(goal - pc_income * size), 0).astype(np.int64)
-    a.labour_income[m.hh_start] += np.maximum(extra, 0)
+    # received by the first present adult of the household (usually the head)
+    cand = np.flatnonzero((a.status == ST["present"]) & (m.age >= 18))
+    hh_of, first = np.unique(m.household[cand], return_index=True)
+    a.labour_income[cand[first]] += np.maximum(extra[hh_of], 0)
 
 
 # --- household finances -------------------------------------------------------------------------

@@ -43,8 +43,9 @@ def make_user(db, villages) -> Callable[..., object]:
     from doudi.core.models import User
 
     def _make(username: str, role: str, region: str | None, **extra: object) -> User:
-        user = User.objects.create_user(username=username, password="pw-doudi-test",
-                                        role=role, region_id=region, **extra)
+        user = User.objects.create_user(
+            username=username, password="pw-doudi-test", role=role, region_id=region, **extra
+        )
         return user
 
     return _make
@@ -72,9 +73,11 @@ def register(db, villages):
 
     def _register(region: str, members: list[tuple[str, str, str]], **kw: object):
         return household_register(
-            actor=None, region_code=region,
+            actor=None,
+            region_code=region,
             members=[MemberInput(id_number=i, name=n, relation=r) for i, n, r in members],
-            date=dt.date(2025, 1, 2), **kw,
+            date=dt.date(2025, 1, 2),
+            **kw,
         )
 
     return _register
@@ -84,9 +87,16 @@ def register(db, villages):
 def town_households(register):
     """One household in each of: 清洋街道 (two villages), 福新街道, 芝罘区向阳街道."""
     return {
-        "qy": register("370611001001", [(make_id("370611", "19500101", 11), "曾小明", "head"),
-                                        (make_id("370611", "19520304", 22), "李秀英", "spouse")]),
-        "qy_village": register("370611001201", [(make_id("370611", "19800505", 31), "王强", "head")]),
+        "qy": register(
+            "370611001001",
+            [
+                (make_id("370611", "19500101", 11), "曾小明", "head"),
+                (make_id("370611", "19520304", 22), "李秀英", "spouse"),
+            ],
+        ),
+        "qy_village": register(
+            "370611001201", [(make_id("370611", "19800505", 31), "王强", "head")]
+        ),
         "fx": register("370611002001", [(make_id("370611", "19700707", 41), "张伟", "head")]),
         "zf": register("370602001001", [(make_id("370602", "19900909", 51), "单丽", "head")]),
     }

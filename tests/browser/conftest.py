@@ -13,14 +13,23 @@ from collections.abc import Iterator
 import pytest
 
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 
 def chromium_path() -> str | None:
-    for candidate in (os.environ.get("DOUDI_CHROMIUM"), "/usr/bin/chromium",
-                      shutil.which("chromium"), shutil.which("chromium-browser")):
+    for candidate in (
+        os.environ.get("DOUDI_CHROMIUM"),
+        "/usr/bin/chromium",
+        shutil.which("chromium"),
+        shutil.which("chromium-browser"),
+    ):
         if candidate and os.path.exists(candidate):
             return candidate
     return None
@@ -32,8 +41,10 @@ def browser() -> Iterator[object]:
     if path is None:
         if os.environ.get("CI") == "true":
             pytest.fail("CI=true but no Chromium found: .ci/run must install Debian's chromium")
-        pytest.skip("no Chromium installed (apt-get install chromium fonts-noto-cjk) — "
-                    "browser tests skipped")
+        pytest.skip(
+            "no Chromium installed (apt-get install chromium fonts-noto-cjk) — "
+            "browser tests skipped"
+        )
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     from playwright.sync_api import sync_playwright
 
@@ -54,8 +65,9 @@ def page(browser):
 
 @pytest.fixture
 def phone(browser):
-    context = browser.new_context(locale="zh-CN", viewport={"width": 360, "height": 740},
-                                  is_mobile=True, has_touch=True)
+    context = browser.new_context(
+        locale="zh-CN", viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True
+    )
     page = context.new_page()
     page.set_default_timeout(15_000)
     yield page

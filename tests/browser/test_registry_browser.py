@@ -9,8 +9,7 @@ from doudi.core.models import AuditEvent
 from doudi.registry.models import Person
 from tests.conftest import make_id
 
-pytestmark = [pytest.mark.browser,
-              pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def login(page, base: str, username: str) -> None:

@@ -33,15 +33,25 @@ def test_demo_build_is_idempotent(tmp_path):
 
     first = build(persons=3000, seed=7, data=tmp_path)
     assert first["load"]["persons"] == 3000
-    counts = (Person.objects.count(), Household.objects.count(), Membership.objects.count(),
-              RegistryEvent.objects.count(), User.objects.count())
+    counts = (
+        Person.objects.count(),
+        Household.objects.count(),
+        Membership.objects.count(),
+        RegistryEvent.objects.count(),
+        User.objects.count(),
+    )
     assert counts[0] == 3000 and counts[4] == 8
     assert first["history"]["deaths"] >= 5
     assert Person.objects.filter(status="dead").count() == first["history"]["deaths"]
     second = build(persons=3000, seed=7, data=tmp_path)
     assert "load" not in second
-    assert (Person.objects.count(), Household.objects.count(), Membership.objects.count(),
-            RegistryEvent.objects.count(), User.objects.count()) == counts
+    assert (
+        Person.objects.count(),
+        Household.objects.count(),
+        Membership.objects.count(),
+        RegistryEvent.objects.count(),
+        User.objects.count(),
+    ) == counts
     # every person is in exactly one current household, with history kept for the movers
     assert Membership.objects.filter(end_date__isnull=True).count() == Person.objects.count()
     clerk = User.objects.get(username="clerk")
@@ -59,8 +69,9 @@ def test_loader_refuses_bad_city_and_writes_nothing(tmp_path):
     table = pq.read_table(out / "persons.parquet")
     ids = table.column("id_number").to_pylist()
     ids[10] = ids[10][:-1] + ("0" if ids[10][-1] != "0" else "1")  # break one check character
-    bad = table.set_column(table.schema.get_field_index("id_number"), "id_number",
-                           pa.array(ids, pa.string()))
+    bad = table.set_column(
+        table.schema.get_field_index("id_number"), "id_number", pa.array(ids, pa.string())
+    )
     pq.write_table(bad, out / "persons.parquet")
     with pytest.raises(RegistryError) as info:
         loader.load_city(out)

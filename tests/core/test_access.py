@@ -47,7 +47,9 @@ def test_city_staff_see_the_whole_city(users, town_households):
 
 
 def test_county_sees_only_its_county(users, town_households):
-    assert names(persons_visible_to(users["county"])) == sorted(["曾小明", "李秀英", "王强", "张伟"])
+    assert names(persons_visible_to(users["county"])) == sorted(
+        ["曾小明", "李秀英", "王强", "张伟"]
+    )
     assert names(persons_visible_to(users["other_county"])) == ["单丽"]
 
 
@@ -63,8 +65,11 @@ def test_village_worker_sees_only_their_village(users, town_households):
 def test_hukou_in_jurisdiction_is_visible_even_if_living_elsewhere(users, register):
     from tests.conftest import make_id
 
-    register("370602001001", [(make_id("370611", "19660101", 71), "周平", "head")],
-             hukou_region_code="370611002001")
+    register(
+        "370602001001",
+        [(make_id("370611", "19660101", 71), "周平", "head")],
+        hukou_region_code="370611002001",
+    )
     assert names(persons_visible_to(users["clerk2"])) == ["周平"]
     assert names(persons_visible_to(users["clerk"])) == []
 
@@ -74,8 +79,9 @@ def test_caretaker_sees_only_assigned_persons(users, town_households):
 
     assert persons_visible_to(users["carer"]).count() == 0
     person = town_households["qy"].memberships.get(relation="spouse").person
-    PersonAssignment.objects.create(user=users["carer"], person=person,
-                                    start_date=dt.date(2025, 1, 1))
+    PersonAssignment.objects.create(
+        user=users["carer"], person=person, start_date=dt.date(2025, 1, 1)
+    )
     assert names(persons_visible_to(users["carer"])) == ["李秀英"]
     assert households_visible_to(users["carer"]).count() == 1
     PersonAssignment.objects.filter(person=person).update(end_date=dt.date(2025, 6, 1))
@@ -95,8 +101,10 @@ def test_get_for_user_404_outside_jurisdiction(users, town_households):
         person_get_for_user(user=users["clerk"], person_id=zf_person.pk)
     with pytest.raises(Http404):
         household_get_for_user(user=users["clerk"], household_id=town_households["zf"].pk)
-    assert household_get_for_user(user=users["other_county"],
-                                  household_id=town_households["zf"].pk) == town_households["zf"]
+    assert (
+        household_get_for_user(user=users["other_county"], household_id=town_households["zf"].pk)
+        == town_households["zf"]
+    )
 
 
 def test_households_by_jurisdiction(users, town_households):

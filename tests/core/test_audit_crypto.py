@@ -11,8 +11,9 @@ pytestmark = pytest.mark.django_db
 
 
 def test_audit_is_append_only():
-    event = audit_record(actor=None, event="test.event", subject_type="x", subject_id=1,
-                         old={"a": 1}, new={"a": 2})
+    event = audit_record(
+        actor=None, event="test.event", subject_type="x", subject_id=1, old={"a": 1}, new={"a": 2}
+    )
     assert AuditEvent.objects.get(pk=event.pk).new == {"a": 2}
     with pytest.raises(PermissionError):
         event.save()

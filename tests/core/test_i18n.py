@@ -21,9 +21,26 @@ PLACEHOLDER = re.compile(r"%\([a-zA-Z_]\w*\)[sd]|%[sd]")
 
 #: Strings every English user sees; each must translate to text without Chinese characters.
 IMPORTANT = [
-    "登录", "用户名", "密码", "退出", "工作台", "人员查询", "家庭登记", "审计日志", "用户与角色",
-    "身份证号", "姓名", "户主", "与户主关系", "查看完整号码", "镇街", "村居", "镇街窗口受理员",
-    "村居网格员", "兜底 · 社会救助平台", "用户名或密码不正确，请重新输入。",
+    "登录",
+    "用户名",
+    "密码",
+    "退出",
+    "工作台",
+    "人员查询",
+    "家庭登记",
+    "审计日志",
+    "用户与角色",
+    "身份证号",
+    "姓名",
+    "户主",
+    "与户主关系",
+    "查看完整号码",
+    "镇街",
+    "村居",
+    "镇街窗口受理员",
+    "村居网格员",
+    "兜底 · 社会救助平台",
+    "用户名或密码不正确，请重新输入。",
 ]
 
 
@@ -44,8 +61,13 @@ def parse_po(path: Path) -> list[dict]:
     entries are skipped; the header (empty msgid) is included."""
     entries: list[dict] = []
     for block in re.split(r"\n\s*\n", path.read_text(encoding="utf-8")):
-        entry: dict = {"msgctxt": None, "msgid": None, "msgid_plural": None, "msgstr": [],
-                       "flags": set()}
+        entry: dict = {
+            "msgctxt": None,
+            "msgid": None,
+            "msgid_plural": None,
+            "msgstr": [],
+            "flags": set(),
+        }
         field: str | None = None
         for raw in block.splitlines():
             line = raw.strip()
@@ -129,6 +151,7 @@ def test_important_strings_translate_to_english(msgid: str) -> None:
 
 
 # --- the running site ----------------------------------------------------------------------------
+
 
 @pytest.mark.django_db
 def test_login_page_in_english_with_language_cookie(client) -> None:

@@ -7,11 +7,21 @@ from doudi.core.pinyin import name_initials, name_pinyin
 from doudi.core.regions import VillageImportError, villages_import
 
 
-@pytest.mark.parametrize(("name", "expected"), [
-    ("曾小明", "zeng xiao ming"), ("单丽", "shan li"), ("解放", "xie fang"), ("仇伟", "qiu wei"),
-    ("区志强", "ou zhi qiang"), ("朴敏", "piao min"), ("查文", "zha wen"), ("乐天", "yue tian"),
-    ("张 伟", "zhang wei"), ("欧阳娜娜", "ou yang na na"),
-])
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("曾小明", "zeng xiao ming"),
+        ("单丽", "shan li"),
+        ("解放", "xie fang"),
+        ("仇伟", "qiu wei"),
+        ("区志强", "ou zhi qiang"),
+        ("朴敏", "piao min"),
+        ("查文", "zha wen"),
+        ("乐天", "yue tian"),
+        ("张 伟", "zhang wei"),
+        ("欧阳娜娜", "ou yang na na"),
+    ],
+)
 def test_surname_readings(name, expected):
     assert name_pinyin(name) == expected
 
@@ -31,12 +41,15 @@ def test_official_regions_loaded_by_migration():
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(("row", "message"), [
-    ({"code": "37061100100", "name": "x"}, "12位"),
-    ({"code": "370699001001", "name": "x"}, "上级镇街"),
-    ({"code": "370611001001", "name": ""}, "名称"),
-    ({"code": "370611001001", "name": "x", "kind": "farm"}, "类型"),
-])
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ({"code": "37061100100", "name": "x"}, "12位"),
+        ({"code": "370699001001", "name": "x"}, "上级镇街"),
+        ({"code": "370611001001", "name": ""}, "名称"),
+        ({"code": "370611001001", "name": "x", "kind": "farm"}, "类型"),
+    ],
+)
 def test_village_import_rejects_bad_rows_and_writes_nothing(row, message):
     good = {"code": "370611001002", "name": "好村"}
     with pytest.raises(VillageImportError, match=message):

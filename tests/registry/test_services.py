@@ -74,19 +74,25 @@ def test_exactly_one_head(register):
 
 def test_clerk_cannot_register_outside_town(users):
     with pytest.raises(OutOfJurisdiction):
-        services.household_register(actor=users["clerk"], region_code="370611002001",
-                                    members=[MemberInput(HEAD, "曾小明", "head")])
+        services.household_register(
+            actor=users["clerk"],
+            region_code="370611002001",
+            members=[MemberInput(HEAD, "曾小明", "head")],
+        )
 
 
 def test_move_keeps_history(register):
     a = register("370611001001", [(HEAD, "曾小明", "head"), (SPOUSE, "李秀英", "spouse")])
     b = register("370611002001", [(make_id("370611", "19700101", 31), "王强", "head")])
     person = Person.objects.get(name="李秀英")
-    services.person_move(actor=None, person=person, to_household=b, relation="other",
-                         date=dt.date(2025, 5, 1))
+    services.person_move(
+        actor=None, person=person, to_household=b, relation="other", date=dt.date(2025, 5, 1)
+    )
     history = Membership.objects.filter(person=person).order_by("start_date")
-    assert [(m.household_id, m.end_date) for m in history] == [(a.pk, dt.date(2025, 5, 1)),
-                                                                (b.pk, None)]
+    assert [(m.household_id, m.end_date) for m in history] == [
+        (a.pk, dt.date(2025, 5, 1)),
+        (b.pk, None),
+    ]
     person.refresh_from_db()
     assert person.residence_region_id == "370611002001"
     assert RegistryEvent.objects.filter(person=person, kind="moved").count() == 1
@@ -97,8 +103,9 @@ def test_head_must_be_changed_before_moving_out(register):
     register("370611001001", [(HEAD, "曾小明", "head"), (SPOUSE, "李秀英", "spouse")])
     b = register("370611002001", [(make_id("370611", "19700101", 31), "王强", "head")])
     with pytest.raises(services.RegistryError, match="户主"):
-        services.person_move(actor=None, person=Person.objects.get(name="曾小明"),
-                             to_household=b, relation="other")
+        services.person_move(
+            actor=None, person=Person.objects.get(name="曾小明"), to_household=b, relation="other"
+        )
 
 
 def test_death_is_recorded_not_overwritten(register):
@@ -115,16 +122,26 @@ def test_death_is_recorded_not_overwritten(register):
 
 def test_split_creates_new_household_and_ends_old_memberships(register):
     son = make_id("370611", "19900101", 51)
-    a = register("370611001001", [(HEAD, "曾小明", "head"), (SPOUSE, "李秀英", "spouse"),
-                                  (son, "曾强", "child")])
+    a = register(
+        "370611001001",
+        [(HEAD, "曾小明", "head"), (SPOUSE, "李秀英", "spouse"), (son, "曾强", "child")],
+    )
     son_p = Person.objects.get(name="曾强")
-    new = services.household_split(actor=None, household=a, person_ids=[son_p.pk],
-                                   new_head_id=son_p.pk, date=dt.date(2025, 6, 1))
+    new = services.household_split(
+        actor=None,
+        household=a,
+        person_ids=[son_p.pk],
+        new_head_id=son_p.pk,
+        date=dt.date(2025, 6, 1),
+    )
     assert new.split_from_id == a.pk
     assert new.memberships.get(end_date__isnull=True).relation == "head"
     assert a.memberships.filter(end_date__isnull=True).count() == 2
     assert a.memberships.get(person=son_p).end_reason == "split"
     with pytest.raises(services.RegistryError):
-        services.household_split(actor=None, household=a,
-                                 person_ids=[Person.objects.get(name="曾小明").pk],
-                                 new_head_id=Person.objects.get(name="曾小明").pk)
+        services.household_split(
+            actor=None,
+            household=a,
+            person_ids=[Person.objects.get(name="曾小明").pk],
+            new_head_id=Person.objects.get(name="曾小明").pk,
+        )

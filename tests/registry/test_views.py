@@ -41,9 +41,14 @@ def test_english_is_available(client):
 
 
 def test_home_for_each_role(login, users, town_households):
-    for key, needle in [("admin", "辖区分布"), ("county", "清洋街道"), ("clerk", "辖区人员"),
-                        ("village", "本村（社区）家庭"), ("carer", "我照护的人员"),
-                        ("api", "部门接口账号")]:
+    for key, needle in [
+        ("admin", "辖区分布"),
+        ("county", "清洋街道"),
+        ("clerk", "辖区人员"),
+        ("village", "本村（社区）家庭"),
+        ("carer", "我照护的人员"),
+        ("api", "部门接口账号"),
+    ]:
         client = login(users[key])
         text = client.get(reverse("home")).content.decode()
         assert needle in text, key
@@ -63,15 +68,20 @@ def test_person_view_is_audited(login, users, town_households):
     response = client.get(reverse("registry:person", args=[person.pk]))
     assert response.status_code == 200
     assert make_id("370611", "19500101", 11) not in response.content.decode()
-    assert AuditEvent.objects.filter(event="person.view", subject_id=str(person.pk),
-                                     actor=users["clerk"]).count() == 1
+    assert (
+        AuditEvent.objects.filter(
+            event="person.view", subject_id=str(person.pk), actor=users["clerk"]
+        ).count()
+        == 1
+    )
 
 
 def test_reveal_returns_number_and_audits(login, users, town_households):
     person = Person.objects.get(name="曾小明")
     client = login(users["clerk"])
-    response = client.post(reverse("registry:person_reveal", args=[person.pk]),
-                           HTTP_HX_REQUEST="true")
+    response = client.post(
+        reverse("registry:person_reveal", args=[person.pk]), HTTP_HX_REQUEST="true"
+    )
     assert make_id("370611", "19500101", 11) in response.content.decode()
     assert AuditEvent.objects.filter(event="person.reveal_id").count() == 1
     assert client.get(reverse("registry:person_reveal", args=[person.pk])).status_code == 405
@@ -80,8 +90,10 @@ def test_reveal_returns_number_and_audits(login, users, town_households):
 def test_other_towns_person_and_household_are_404(login, users, town_households):
     person = Person.objects.get(name="单丽")
     client = login(users["clerk"])
-    for url in (reverse("registry:person", args=[person.pk]),
-                reverse("registry:household", args=[town_households["zf"].pk])):
+    for url in (
+        reverse("registry:person", args=[person.pk]),
+        reverse("registry:household", args=[town_households["zf"].pk]),
+    ):
         response = client.get(url)
         assert response.status_code == 404
         assert "不在您的管辖范围内" in response.content.decode()
@@ -110,14 +122,17 @@ def test_export_xlsx(login, users, town_households):
 
 
 def test_village_worker_cannot_export(login, users, town_households):
-    response = login(users["village"]).get(reverse("registry:search"),
-                                           {"region": "370611001", "export": "xlsx"})
+    response = login(users["village"]).get(
+        reverse("registry:search"), {"region": "370611001", "export": "xlsx"}
+    )
     assert response.status_code == 403
 
 
 def test_household_page_lists_members(login, users, town_households):
     client = login(users["village"])
-    text = client.get(reverse("registry:household", args=[town_households["qy"].pk])).content.decode()
+    text = client.get(
+        reverse("registry:household", args=[town_households["qy"].pk])
+    ).content.decode()
     assert "曾小明" in text and "李秀英" in text and "配偶" in text
     assert AuditEvent.objects.filter(event="household.view").count() == 1
 
@@ -125,12 +140,17 @@ def test_household_page_lists_members(login, users, town_households):
 def test_register_household_form(login, users, villages):
     client = login(users["clerk"])
     data = {
-        "region_code": "370611001001", "address": "清洋社区3号",
-        "m-TOTAL_FORMS": "2", "m-INITIAL_FORMS": "0", "m-MIN_NUM_FORMS": "1",
+        "region_code": "370611001001",
+        "address": "清洋社区3号",
+        "m-TOTAL_FORMS": "2",
+        "m-INITIAL_FORMS": "0",
+        "m-MIN_NUM_FORMS": "1",
         "m-MAX_NUM_FORMS": "20",
-        "m-0-name": "赵一", "m-0-id_number": make_id("370611", "19700101", 11),
+        "m-0-name": "赵一",
+        "m-0-id_number": make_id("370611", "19700101", 11),
         "m-0-relation": "head",
-        "m-1-name": "钱二", "m-1-id_number": make_id("370611", "19720101", 22)[:-1] + "Z",
+        "m-1-name": "钱二",
+        "m-1-id_number": make_id("370611", "19720101", 22)[:-1] + "Z",
         "m-1-relation": "spouse",
     }
     response = client.post(reverse("registry:household_new"), data)
@@ -147,10 +167,14 @@ def test_register_household_form(login, users, villages):
 def test_register_duplicate_shows_message(login, users, town_households):
     client = login(users["clerk"])
     data = {
-        "region_code": "370611001001", "address": "",
-        "m-TOTAL_FORMS": "1", "m-INITIAL_FORMS": "0", "m-MIN_NUM_FORMS": "1",
+        "region_code": "370611001001",
+        "address": "",
+        "m-TOTAL_FORMS": "1",
+        "m-INITIAL_FORMS": "0",
+        "m-MIN_NUM_FORMS": "1",
         "m-MAX_NUM_FORMS": "20",
-        "m-0-name": "曾小明", "m-0-id_number": make_id("370611", "19500101", 11),
+        "m-0-name": "曾小明",
+        "m-0-id_number": make_id("370611", "19500101", 11),
         "m-0-relation": "head",
     }
     text = client.post(reverse("registry:household_new"), data).content.decode()
@@ -161,8 +185,10 @@ def test_register_duplicate_shows_message(login, users, town_households):
 def test_record_death_from_person_page(login, users, town_households):
     person = Person.objects.get(name="王强")
     client = login(users["clerk"])
-    client.post(reverse("registry:person_status", args=[person.pk]),
-                {"status": "dead", "date": "2025-02-01", "note": "殡葬数据"})
+    client.post(
+        reverse("registry:person_status", args=[person.pk]),
+        {"status": "dead", "date": "2025-02-01", "note": "殡葬数据"},
+    )
     person.refresh_from_db()
     assert person.status == "dead"
     text = client.get(reverse("registry:person", args=[person.pk])).content.decode()

@@ -169,7 +169,10 @@ def test_id_address_codes_are_hukou_counties_or_documented_others(city):
     hukou = np.repeat(
         np.asarray(pc.utf8_slice_codeunits(hh["hukou_village_code"], 0, 6)), city["size"]
     )
+    # the development zones register their people under the districts they were carved from
+    hukou = np.where(hukou == "370671", "370613", np.where(hukou == "370676", "370611", hukou))
     counties = {r["code"] for r in _csv(CORE / "yantai_divisions.csv") if r["level"] == "county"}
+    counties -= {"370671", "370676"}
     others = {r["code"]: r for r in _csv(SYNTH_DATA / "address_codes.csv")}
     assert set(addr) <= counties | set(others)
     same = addr == hukou

@@ -22,7 +22,9 @@ class Session(SessionAuth):
 
 
 api = NinjaAPI(
-    title="doudi API", version="1", urls_namespace="api",
+    title="doudi API",
+    version="1",
+    urls_namespace="api",
     description="兜底社会救助平台接口 / doudi social assistance API",
     auth=[BearerToken(), Session()],
 )

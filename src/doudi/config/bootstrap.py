@@ -33,13 +33,19 @@ def require_ready(*, need_key: bool = True) -> bool:
     try:
         pending = unapplied_migrations()
     except OperationalError as exc:
-        print(f"无法连接数据库 / cannot connect to the database: {exc}\n"
-              "请检查 DATABASE_URL / check DATABASE_URL.", file=sys.stderr)
+        print(
+            f"无法连接数据库 / cannot connect to the database: {exc}\n"
+            "请检查 DATABASE_URL / check DATABASE_URL.",
+            file=sys.stderr,
+        )
         return False
     if pending:
-        print(f"数据库尚未初始化或需要升级（{len(pending)} 个迁移未执行）。请运行："
-              "doudi manage migrate\n/ The database is not migrated "
-              f"({len(pending)} pending migrations): run `doudi manage migrate`.", file=sys.stderr)
+        print(
+            f"数据库尚未初始化或需要升级（{len(pending)} 个迁移未执行）。请运行："
+            "doudi manage migrate\n/ The database is not migrated "
+            f"({len(pending)} pending migrations): run `doudi manage migrate`.",
+            file=sys.stderr,
+        )
         return False
     if need_key and not crypto.keys_available():
         print(str(crypto.FieldKeyMissing()), file=sys.stderr)

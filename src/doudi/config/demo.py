@@ -45,8 +45,11 @@ def _ensure_demo_key(data: Path) -> None:
 
         path.write_text(new_master_key())
         path.chmod(0o600)
-        print(f"已生成演示用加密密钥 {path}（仅供演示；生产环境请设置 DOUDI_FIELD_KEY）"
-              " / wrote a demo-only encryption key", flush=True)
+        print(
+            f"已生成演示用加密密钥 {path}（仅供演示；生产环境请设置 DOUDI_FIELD_KEY）"
+            " / wrote a demo-only encryption key",
+            flush=True,
+        )
 
 
 def _accounts() -> list[dict[str, str]]:
@@ -57,35 +60,61 @@ def _accounts() -> list[dict[str, str]]:
     village = (
         Region.objects.filter(parent_id=TOWN, level="village")
         .filter(code__in=Household.objects.values("region_id"))
-        .order_by("code").first()
+        .order_by("code")
+        .first()
     )
     printed = []
     for username, full_name, role, region_code, dept in DEMO_ACCOUNTS:
         region_id = region_code or (village.code if village else TOWN)
         user, created = User.objects.get_or_create(
             username=username,
-            defaults={"full_name": full_name, "role": role, "region_id": region_id,
-                      "department": dept, "is_staff": role == "city_admin"},
+            defaults={
+                "full_name": full_name,
+                "role": role,
+                "region_id": region_id,
+                "department": dept,
+                "is_staff": role == "city_admin",
+            },
         )
         if created:
             user.set_password(DEMO_PASSWORD)
             user.save()
-            audit_record(actor=None, event="user.create", subject_type="user",
-                         subject_id=user.pk, subject_label=username,
-                         new={"role": role, "region": region_id})
-        printed.append({"username": username, "password": DEMO_PASSWORD,
-                        "role": user.get_role_display(), "region": user.region.name})
+            audit_record(
+                actor=None,
+                event="user.create",
+                subject_type="user",
+                subject_id=user.pk,
+                subject_label=username,
+                new={"role": role, "region": region_id},
+            )
+        printed.append(
+            {
+                "username": username,
+                "password": DEMO_PASSWORD,
+                "role": user.get_role_display(),
+                "region": user.region.name,
+            }
+        )
     carer = User.objects.get(username="carer")
     if village and not PersonAssignment.objects.filter(user=carer).exists():
-        elderly = (Person.objects.filter(residence_region__code__startswith=TOWN, status="present",
-                                         birth_date__lte=dt.date(1951, 1, 1))
-                   .order_by("birth_date")[:6])
+        elderly = Person.objects.filter(
+            residence_region__code__startswith=TOWN,
+            status="present",
+            birth_date__lte=dt.date(1951, 1, 1),
+        ).order_by("birth_date")[:6]
         for p in elderly:
-            PersonAssignment.objects.create(user=carer, person=p, kind="care",
-                                            start_date=dt.date(2025, 3, 1))
-            audit_record(actor=None, event="assignment.create", subject_type="person",
-                         subject_id=p.pk, subject_label=p.name, region_code=p.residence_region_id,
-                         new={"user": carer.username, "kind": "care"})
+            PersonAssignment.objects.create(
+                user=carer, person=p, kind="care", start_date=dt.date(2025, 3, 1)
+            )
+            audit_record(
+                actor=None,
+                event="assignment.create",
+                subject_type="person",
+                subject_id=p.pk,
+                subject_label=p.name,
+                region_code=p.residence_region_id,
+                new={"user": carer.username, "kind": "care"},
+            )
     return printed
 
 
@@ -103,46 +132,72 @@ def _history(seed: int, today: dt.date) -> dict[str, int]:
     counts = {"deaths": 0, "status": 0, "moves": 0, "splits": 0}
     # deaths: about 8 per 1,000 a year (Shandong's crude death rate is of that order, assumed),
     # drawn among the elderly with weights rising with age
-    elderly = list(Person.objects.filter(status="present", birth_date__lte=today.replace(
-        year=today.year - 60)).values_list("id", "birth_date").order_by("id"))
+    elderly = list(
+        Person.objects.filter(status="present", birth_date__lte=today.replace(year=today.year - 60))
+        .values_list("id", "birth_date")
+        .order_by("id")
+    )
     total = Person.objects.count()
     weights = [max(1.0, (today.year - b.year - 55) ** 2) for _, b in elderly]
     chosen: set[int] = set()
     target = min(len(elderly), max(5, round(total * 0.008)))
     while len(chosen) < target:
-        chosen.update(pid for pid, _ in rng.choices(elderly, weights=weights, k=target - len(chosen)))
+        chosen.update(
+            pid for pid, _ in rng.choices(elderly, weights=weights, k=target - len(chosen))
+        )
     for pid in sorted(chosen):
         person = Person.objects.get(pk=pid)
         when = start + dt.timedelta(days=rng.randrange(365))
         services.person_record_death(actor=None, person=person, date=when)
         counts["deaths"] += 1
-    adults = list(Person.objects.filter(status="present", birth_date__range=(dt.date(1960, 1, 1),
-                                                                             dt.date(2000, 1, 1)))
-                  .values_list("id", flat=True).order_by("id"))
+    adults = list(
+        Person.objects.filter(
+            status="present", birth_date__range=(dt.date(1960, 1, 1), dt.date(2000, 1, 1))
+        )
+        .values_list("id", flat=True)
+        .order_by("id")
+    )
     for pid in rng.sample(adults, k=min(len(adults), max(2, len(adults) // 2000))):
         person = Person.objects.get(pk=pid)
-        services.person_set_status(actor=None, person=person, status=PersonStatus.PRISON,
-                                   date=start + dt.timedelta(days=rng.randrange(365)),
-                                   note="司法行政部门通报")
+        services.person_set_status(
+            actor=None,
+            person=person,
+            status=PersonStatus.PRISON,
+            date=start + dt.timedelta(days=rng.randrange(365)),
+            note="司法行政部门通报",
+        )
         counts["status"] += 1
-    big = list(Household.objects.annotate(n=Count("memberships",
-                                                  filter=Q(memberships__end_date__isnull=True)))
-               .filter(n__gte=4).values_list("id", flat=True).order_by("id"))
+    big = list(
+        Household.objects.annotate(
+            n=Count("memberships", filter=Q(memberships__end_date__isnull=True))
+        )
+        .filter(n__gte=4)
+        .values_list("id", flat=True)
+        .order_by("id")
+    )
     for hid in rng.sample(big, k=min(len(big), max(2, len(big) // 200))):
         household = Household.objects.get(pk=hid)
-        members = list(household.memberships.filter(end_date__isnull=True)
-                       .exclude(relation="head").select_related("person")
-                       .filter(person__status="present", person__birth_date__lte=dt.date(2004, 1, 1))
-                       .order_by("person__birth_date"))
+        members = list(
+            household.memberships.filter(end_date__isnull=True)
+            .exclude(relation="head")
+            .select_related("person")
+            .filter(person__status="present", person__birth_date__lte=dt.date(2004, 1, 1))
+            .order_by("person__birth_date")
+        )
         if len(members) < 1:
             continue
         moving = [members[-1].person_id]
-        services.household_split(actor=None, household=household, person_ids=moving,
-                                 new_head_id=moving[0],
-                                 date=start + dt.timedelta(days=rng.randrange(365)))
+        services.household_split(
+            actor=None,
+            household=household,
+            person_ids=moving,
+            new_head_id=moving[0],
+            date=start + dt.timedelta(days=rng.randrange(365)),
+        )
         counts["splits"] += 1
-    targets = list(Household.objects.filter(status="active").values_list("id", flat=True)
-                   .order_by("id"))
+    targets = list(
+        Household.objects.filter(status="active").values_list("id", flat=True).order_by("id")
+    )
     for pid in rng.sample(adults, k=min(len(adults), max(2, len(adults) // 400))):
         person = Person.objects.get(pk=pid)
         current = person.memberships.filter(end_date__isnull=True).first()
@@ -151,8 +206,13 @@ def _history(seed: int, today: dt.date) -> dict[str, int]:
         to = Household.objects.get(pk=rng.choice(targets))
         if to.pk == current.household_id:
             continue
-        services.person_move(actor=None, person=person, to_household=to, relation="other",
-                             date=start + dt.timedelta(days=rng.randrange(365)))
+        services.person_move(
+            actor=None,
+            person=person,
+            to_household=to,
+            relation="other",
+            date=start + dt.timedelta(days=rng.randrange(365)),
+        )
         counts["moves"] += 1
     return counts
 
@@ -180,7 +240,9 @@ def build(*, persons: int, seed: int, data: Path) -> dict[str, object]:
 
         out = data / f"synth-{persons}-{seed}"
         if not (out / "persons.parquet").exists():
-            print(f"正在生成合成城市（{persons:,} 人）/ generating the synthetic city …", flush=True)
+            print(
+                f"正在生成合成城市（{persons:,} 人）/ generating the synthetic city …", flush=True
+            )
             summary["generate"] = generate(persons=persons, seed=seed, out_dir=out)
         print("正在导入人口库 / loading the registry …", flush=True)
         summary["load"] = loader.load_city(out, progress=lambda s: print("  " + s, flush=True))
@@ -194,8 +256,9 @@ def build(*, persons: int, seed: int, data: Path) -> dict[str, object]:
 
 
 def main(argv: Sequence[str]) -> int:
-    parser = argparse.ArgumentParser(prog="doudi demo",
-                                     description="构建演示城市并启动服务 / build the demo city and serve it")
+    parser = argparse.ArgumentParser(
+        prog="doudi demo", description="构建演示城市并启动服务 / build the demo city and serve it"
+    )
     parser.add_argument("--persons", type=int, default=50_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-serve", action="store_true", help="构建后退出 / build and exit")
@@ -207,9 +270,12 @@ def main(argv: Sequence[str]) -> int:
         return 2
     data = env.data_dir()
     summary = build(persons=args.persons, seed=args.seed, data=data)
-    print(json.dumps({k: v for k, v in summary.items() if k != "accounts"}, ensure_ascii=False,
-                     default=str))
-    print("\n演示账号 / demo accounts (密码 / password: %s)" % DEMO_PASSWORD)
+    print(
+        json.dumps(
+            {k: v for k, v in summary.items() if k != "accounts"}, ensure_ascii=False, default=str
+        )
+    )
+    print(f"\n演示账号 / demo accounts (密码 / password: {DEMO_PASSWORD})")
     for a in summary["accounts"]:  # type: ignore[union-attr]
         print(f"  {a['username']:<8} {a['role']:<10} {a['region']}")
     if args.no_serve:
@@ -222,8 +288,9 @@ def main(argv: Sequence[str]) -> int:
 
 
 def load_main(argv: Sequence[str]) -> int:
-    parser = argparse.ArgumentParser(prog="doudi load",
-                                     description="导入 doudi generate 生成的城市 / load a generated city")
+    parser = argparse.ArgumentParser(
+        prog="doudi load", description="导入 doudi generate 生成的城市 / load a generated city"
+    )
     parser.add_argument("directory", type=Path)
     args = parser.parse_args(list(argv))
     bootstrap.setup()
@@ -233,11 +300,14 @@ def load_main(argv: Sequence[str]) -> int:
     from doudi.registry.errors import RegistryError
 
     try:
-        result = loader.load_city(args.directory, progress=lambda s: print("  " + s,
-                                                                          file=sys.stderr))
+        result = loader.load_city(
+            args.directory, progress=lambda s: print("  " + s, file=sys.stderr)
+        )
     except RegistryError as exc:
-        print(f"导入失败，未写入任何数据：{exc.zh} / load failed, nothing written: {exc.en}",
-              file=sys.stderr)
+        print(
+            f"导入失败，未写入任何数据：{exc.zh} / load failed, nothing written: {exc.en}",
+            file=sys.stderr,
+        )
         return 1
     print(json.dumps(result, ensure_ascii=False))
     return 0

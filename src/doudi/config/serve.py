@@ -19,7 +19,9 @@ def serve(*, host: str, port: int, threads: int) -> None:
 
 
 def main(argv: Sequence[str]) -> int:
-    parser = argparse.ArgumentParser(prog="doudi serve", description="启动网页服务 / serve the web app")
+    parser = argparse.ArgumentParser(
+        prog="doudi serve", description="启动网页服务 / serve the web app"
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--threads", type=int, default=8)

@@ -18,11 +18,17 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     groups: list[dict[str, Any]] = []
     registry_items = []
     if access.can_search_persons(user):
-        registry_items.append({"label": _("人员查询"), "url": reverse("registry:search"),
-                               "key": "search"})
+        registry_items.append(
+            {"label": _("人员查询"), "url": reverse("registry:search"), "key": "search"}
+        )
     if access.can_register(user):
-        registry_items.append({"label": _("家庭登记"), "url": reverse("registry:household_new"),
-                               "key": "household_new"})
+        registry_items.append(
+            {
+                "label": _("家庭登记"),
+                "url": reverse("registry:household_new"),
+                "key": "household_new",
+            }
+        )
     if registry_items:
         groups.append({"title": _("人员与家庭"), "items": registry_items})
     admin_items = []

@@ -8,8 +8,8 @@ from collections.abc import Callable
 
 from django.contrib.auth.middleware import LoginRequiredMiddleware as _DjangoLoginRequired
 from django.db import DatabaseError
-from django.middleware.locale import LocaleMiddleware as _DjangoLocale
 from django.http import HttpRequest, HttpResponse
+from django.middleware.locale import LocaleMiddleware as _DjangoLocale
 from django.shortcuts import render
 
 from doudi.core.audit import RequestInfo, reset_request_info, set_request_info
@@ -41,7 +41,8 @@ class FriendlyErrorsMiddleware:
         if isinstance(exception, FieldKeyMissing):
             log.error("field key missing: %s", exception)
             return render(
-                request, "errors/problem.html",
+                request,
+                "errors/problem.html",
                 {
                     "title": "系统未配置加密密钥",
                     "title_en": "Encryption key not configured",
@@ -52,7 +53,8 @@ class FriendlyErrorsMiddleware:
         if database_not_ready(exception):
             log.error("database not migrated: %s", exception)
             return render(
-                request, "errors/problem.html",
+                request,
+                "errors/problem.html",
                 {
                     "title": "数据库尚未初始化",
                     "title_en": "The database is not initialised",

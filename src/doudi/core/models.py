@@ -34,7 +34,10 @@ class Region(models.Model):
     name = models.CharField(_("名称"), max_length=64)
     level = models.CharField(_("层级"), max_length=16, choices=RegionLevel.choices, db_index=True)
     kind = models.CharField(
-        _("类型"), max_length=16, blank=True, help_text="street/town/township/zone/community/village"
+        _("类型"),
+        max_length=16,
+        blank=True,
+        help_text="street/town/township/zone/community/village",
     )
     parent = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="children"
@@ -79,7 +82,10 @@ class User(AbstractUser):
     full_name = models.CharField(_("姓名"), max_length=64, blank=True)
     role = models.CharField(_("角色"), max_length=32, choices=Role.choices)
     region = models.ForeignKey(
-        Region, on_delete=models.PROTECT, related_name="users", verbose_name=_("所属区划"),
+        Region,
+        on_delete=models.PROTECT,
+        related_name="users",
+        verbose_name=_("所属区划"),
         null=True,
     )
     department = models.CharField(_("单位"), max_length=64, blank=True)
@@ -109,7 +115,11 @@ class AuditEvent(models.Model):
 
     at = models.DateTimeField(_("时间"), auto_now_add=True, db_index=True)
     actor = models.ForeignKey(
-        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+        User,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
         verbose_name=_("操作人"),
     )
     actor_label = models.CharField(_("操作人"), max_length=150, blank=True)
@@ -130,6 +140,9 @@ class AuditEvent(models.Model):
         ordering = ["-at", "-id"]
         verbose_name = _("审计日志")
         verbose_name_plural = _("审计日志")
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.event} {self.subject_label}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None:
@@ -154,3 +167,6 @@ class ApiToken(models.Model):
     class Meta:
         verbose_name = _("接口令牌")
         verbose_name_plural = _("接口令牌")
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.prefix}…"

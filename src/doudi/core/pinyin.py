@@ -12,10 +12,31 @@ from functools import lru_cache
 from pypinyin import Style, lazy_pinyin
 
 SURNAME_READINGS: dict[str, str] = {
-    "曾": "zeng", "单": "shan", "解": "xie", "仇": "qiu", "区": "ou", "朴": "piao", "查": "zha",
-    "乐": "yue", "覃": "qin", "尉迟": "yu chi", "万俟": "mo qi", "长孙": "zhang sun",
-    "令狐": "ling hu", "澹台": "tan tai", "盖": "ge", "缪": "miao", "翟": "zhai", "種": "chong",
-    "秘": "bi", "繁": "po", "员": "yun", "冼": "xian", "洗": "xian", "尉": "yu", "宓": "mi",
+    "曾": "zeng",
+    "单": "shan",
+    "解": "xie",
+    "仇": "qiu",
+    "区": "ou",
+    "朴": "piao",
+    "查": "zha",
+    "乐": "yue",
+    "覃": "qin",
+    "尉迟": "yu chi",
+    "万俟": "mo qi",
+    "长孙": "zhang sun",
+    "令狐": "ling hu",
+    "澹台": "tan tai",
+    "盖": "ge",
+    "缪": "miao",
+    "翟": "zhai",
+    "種": "chong",
+    "秘": "bi",
+    "繁": "po",
+    "员": "yun",
+    "冼": "xian",
+    "洗": "xian",
+    "尉": "yu",
+    "宓": "mi",
 }
 
 

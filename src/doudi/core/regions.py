@@ -34,9 +34,16 @@ def official_rows(path: Path = DIVISIONS_CSV) -> list[RegionRow]:
             kind = level
             if level in _TOWN_KINDS:
                 level = "town"
-            rows.append(RegionRow(rec["code"].strip(), rec["name"].strip(),
-                                  rec["parent_code"].strip(), level, kind,
-                                  "urban" if kind in {"street", "zone"} else "rural"))
+            rows.append(
+                RegionRow(
+                    rec["code"].strip(),
+                    rec["name"].strip(),
+                    rec["parent_code"].strip(),
+                    level,
+                    kind,
+                    "urban" if kind in {"street", "zone"} else "rural",
+                )
+            )
     order = {"province": 0, "city": 1, "county": 2, "town": 3}
     return sorted(rows, key=lambda r: (order[r.level], r.code))
 
@@ -59,9 +66,15 @@ def load_official(region_model: Any) -> int:
     for r in rows:
         region_model.objects.update_or_create(
             code=r.code,
-            defaults={"name": r.name, "level": r.level, "kind": r.kind, "parent_id": r.parent,
-                      "residence_type": r.residence_type, "full_name": full[r.code],
-                      "source": "official"},
+            defaults={
+                "name": r.name,
+                "level": r.level,
+                "kind": r.kind,
+                "parent_id": r.parent,
+                "residence_type": r.residence_type,
+                "full_name": full[r.code],
+                "source": "official",
+            },
         )
         count += 1
     return count
@@ -71,7 +84,9 @@ class VillageImportError(ValueError):
     pass
 
 
-def villages_import(rows: Iterable[dict[str, str]], *, source: str, region_model: Any = None) -> int:
+def villages_import(
+    rows: Iterable[dict[str, str]], *, source: str, region_model: Any = None
+) -> int:
     """Create or update villages/communities below existing towns.
 
     Each row needs ``code`` (12 digits, starting with its town's 9-digit code), ``name``, and
@@ -91,27 +106,46 @@ def villages_import(rows: Iterable[dict[str, str]], *, source: str, region_model
         code = (rec.get("code") or "").strip()
         name = (rec.get("name") or "").strip()
         if len(code) != 12 or not code.isdigit():
-            raise VillageImportError(f"第{line}行：村居代码应为12位数字（{code!r}） / line {line}: "
-                                     "village code must be 12 digits")
+            raise VillageImportError(
+                f"第{line}行：村居代码应为12位数字（{code!r}） / line {line}: "
+                "village code must be 12 digits"
+            )
         if code[:9] not in towns:
-            raise VillageImportError(f"第{line}行：找不到上级镇街 {code[:9]} / line {line}: "
-                                     f"unknown town {code[:9]}")
+            raise VillageImportError(
+                f"第{line}行：找不到上级镇街 {code[:9]} / line {line}: unknown town {code[:9]}"
+            )
         if not name:
             raise VillageImportError(f"第{line}行：缺少名称 / line {line}: name missing")
         if code in seen:
             raise VillageImportError(f"第{line}行：代码 {code} 重复 / line {line}: duplicate code")
         seen.add(code)
-        kind = (rec.get("kind") or "").strip() or ("community" if int(code[9:]) < 200 else "village")
+        kind = (rec.get("kind") or "").strip() or (
+            "community" if int(code[9:]) < 200 else "village"
+        )
         if kind not in {"community", "village"}:
-            raise VillageImportError(f"第{line}行：类型应为 community 或 village / line {line}: kind")
+            raise VillageImportError(
+                f"第{line}行：类型应为 community 或 village / line {line}: kind"
+            )
         rtype = (rec.get("residence_type") or "").strip() or (
             "urban" if kind == "community" else "rural"
         )
-        objs.append(region_model(code=code, name=name, level="village", kind=kind,
-                                 parent_id=code[:9], residence_type=rtype,
-                                 full_name=towns[code[:9]] + name, source=source))
+        objs.append(
+            region_model(
+                code=code,
+                name=name,
+                level="village",
+                kind=kind,
+                parent_id=code[:9],
+                residence_type=rtype,
+                full_name=towns[code[:9]] + name,
+                source=source,
+            )
+        )
     region_model.objects.bulk_create(
-        objs, batch_size=2000, update_conflicts=True, unique_fields=["code"],
+        objs,
+        batch_size=2000,
+        update_conflicts=True,
+        unique_fields=["code"],
         update_fields=["name", "kind", "residence_type", "full_name", "source"],
     )
     return len(objs)

@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
 from doudi.core import access
-from doudi.core.models import AuditEvent, Region, Role, User
+from doudi.core.models import AuditEvent, Role, User
 from doudi.registry import selectors as registry
 
 
@@ -39,9 +39,7 @@ def home(request: HttpRequest) -> HttpResponse:
                 .order_by("address")[:200]
             )
         prefix = access.jurisdiction_prefix(user) or ""
-        context["recent_events"] = (
-            registry.recent_events_in(prefix=prefix)[:10]
-        )
+        context["recent_events"] = registry.recent_events_in(prefix=prefix)[:10]
     elif user.role == Role.CARETAKER:
         context["assigned"] = registry.persons_visible_to(user).order_by("name")
     return render(request, "core/home.html", context)
@@ -52,8 +50,10 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     if not access.can_view_audit(user):
         raise PermissionDenied
     qs = AuditEvent.objects.all()
-    f = {k: request.GET.get(k, "").strip() for k in ("actor", "event", "subject", "date_from",
-                                                      "date_to", "region")}
+    f = {
+        k: request.GET.get(k, "").strip()
+        for k in ("actor", "event", "subject", "date_from", "date_to", "region")
+    }
     if f["actor"]:
         qs = qs.filter(actor_label__icontains=f["actor"])
     if f["event"]:
@@ -70,8 +70,9 @@ def audit_log(request: HttpRequest) -> HttpResponse:
                 f[key] = ""
     page = Paginator(qs.select_related("actor"), 50).get_page(request.GET.get("page"))
     events = AuditEvent.objects.order_by().values_list("event", flat=True).distinct()
-    return render(request, "core/audit.html",
-                  {"page": page, "filters": f, "event_codes": sorted(set(events))})
+    return render(
+        request, "core/audit.html", {"page": page, "filters": f, "event_codes": sorted(set(events))}
+    )
 
 
 def users(request: HttpRequest) -> HttpResponse:

@@ -73,10 +73,20 @@ def household(request: HttpRequest, household_id: int):  # type: ignore[no-untyp
     found = selectors.household_get_for_user(user=request.auth, household_id=household_id)
     selectors.household_view_record(user=request.auth, household=found)
     members = [
-        MemberOut(person_id=m.person_id, name=m.person.name, relation=m.relation,
-                  id_number_masked=m.person.masked_id)
+        MemberOut(
+            person_id=m.person_id,
+            name=m.person.name,
+            relation=m.relation,
+            id_number_masked=m.person.masked_id,
+        )
         for m in selectors.household_members(household=found)
     ]
-    return HouseholdOut(id=found.pk, number=found.number, region=found.region_id,
-                        hukou_region=found.hukou_region_id, residence_type=found.residence_type,
-                        status=found.status, members=members)
+    return HouseholdOut(
+        id=found.pk,
+        number=found.number,
+        region=found.region_id,
+        hukou_region=found.hukou_region_id,
+        residence_type=found.residence_type,
+        status=found.status,
+        members=members,
+    )

@@ -55,7 +55,10 @@ class MemberForm(forms.Form):
         label=_("残疾类别"), required=False, choices=[("", _("无"))] + DisabilityCategory.choices
     )
     disability_grade = forms.TypedChoiceField(
-        label=_("残疾等级"), required=False, coerce=int, empty_value=None,
+        label=_("残疾等级"),
+        required=False,
+        coerce=int,
+        empty_value=None,
         choices=[("", "—"), (1, _("一级")), (2, _("二级")), (3, _("三级")), (4, _("四级"))],
     )
 
@@ -66,14 +69,15 @@ class MemberForm(forms.Form):
         return data
 
 
-MemberFormSet = forms.formset_factory(MemberForm, extra=0, min_num=1, validate_min=True,
-                                      max_num=20)
+MemberFormSet = forms.formset_factory(MemberForm, extra=0, min_num=1, validate_min=True, max_num=20)
 
 
 class StatusForm(forms.Form):
-    status = forms.ChoiceField(label=_("新状态"), choices=[
-        c for c in PersonStatus.choices if c[0] != PersonStatus.PRESENT
-    ] + [(PersonStatus.PRESENT, PersonStatus.PRESENT.label)])
+    status = forms.ChoiceField(
+        label=_("新状态"),
+        choices=[c for c in PersonStatus.choices if c[0] != PersonStatus.PRESENT]
+        + [(PersonStatus.PRESENT, PersonStatus.PRESENT.label)],
+    )
     date = forms.DateField(label=_("发生日期"), widget=forms.DateInput(attrs={"type": "date"}))
     note = forms.CharField(label=_("说明（依据）"), max_length=200, required=False)
 

@@ -56,18 +56,37 @@ def load_city(
     if city_loaded():
         return {"skipped": True, "reason": "already loaded", "persons": Person.objects.count()}
     villages = _read(directory, "villages", ["code", "name", "kind", "residence_type"])
-    hh = _read(directory, "households",
-               ["household_id", "village_code", "hukou_village_code", "residence_type", "address"])
-    pp = _read(directory, "persons",
-               ["person_id", "household_id", "relation", "id_number", "name", "name_pinyin",
-                "sex", "birth_date", "disability_category", "disability_grade", "status"])
+    hh = _read(
+        directory,
+        "households",
+        ["household_id", "village_code", "hukou_village_code", "residence_type", "address"],
+    )
+    pp = _read(
+        directory,
+        "persons",
+        [
+            "person_id",
+            "household_id",
+            "relation",
+            "id_number",
+            "name",
+            "name_pinyin",
+            "sex",
+            "birth_date",
+            "disability_category",
+            "disability_grade",
+            "status",
+        ],
+    )
 
     checks = idcard.validate_many(np.asarray(pp["id_number"], dtype=object))
     valid = np.asarray(checks["valid"], dtype=bool)
     if not valid.all():
         bad = [pp["id_number"][i] for i in np.flatnonzero(~valid)[:5]]
-        raise LoadError(f"{int((~valid).sum())} 个身份证号无效，例如 {[idcard.mask(b) for b in bad]}",
-                        "invalid ID numbers in persons.parquet")
+        raise LoadError(
+            f"{int((~valid).sum())} 个身份证号无效，例如 {[idcard.mask(b) for b in bad]}",
+            "invalid ID numbers in persons.parquet",
+        )
     if len(set(pp["id_number"])) != len(pp["id_number"]):
         raise LoadError("persons.parquet 中身份证号有重复", "duplicate ID numbers")
     known_hh = set(hh["household_id"])
@@ -83,14 +102,23 @@ def load_city(
         id_index__in=[bidx(v) for v in pp["id_number"][:1000]]
     ).exists()
     if existing:
-        raise LoadError("部分人员已在人口库中（可能来自另一次生成），不能重复导入",
-                        "some persons are already registered")
+        raise LoadError(
+            "部分人员已在人口库中（可能来自另一次生成），不能重复导入",
+            "some persons are already registered",
+        )
 
     with transaction.atomic():
         n_villages = villages_import(
-            [{"code": c, "name": n, "kind": k, "residence_type": r} for c, n, k, r in
-             zip(villages["code"], villages["name"], villages["kind"], villages["residence_type"],
-                 strict=True)],
+            [
+                {"code": c, "name": n, "kind": k, "residence_type": r}
+                for c, n, k, r in zip(
+                    villages["code"],
+                    villages["name"],
+                    villages["kind"],
+                    villages["residence_type"],
+                    strict=True,
+                )
+            ],
             source=SOURCE,
         )
         progress(f"村居 {n_villages}")
@@ -99,14 +127,26 @@ def load_city(
         hh_region = {}
         batch: list[Any] = []
         for hid, vcode, hcode, rtype, addr in zip(
-            hh["household_id"], hh["village_code"], hh["hukou_village_code"],
-            hh["residence_type"], hh["address"], strict=True,
+            hh["household_id"],
+            hh["village_code"],
+            hh["hukou_village_code"],
+            hh["residence_type"],
+            hh["address"],
+            strict=True,
         ):
             pk = hh_offset + int(hid)
             hh_region[int(hid)] = (vcode, hcode, rtype)
-            batch.append(Household(id=pk, number=household_number(pk), region_id=vcode,
-                                   hukou_region_id=hcode, residence_type=rtype,
-                                   address=addr or "", source=SOURCE))
+            batch.append(
+                Household(
+                    id=pk,
+                    number=household_number(pk),
+                    region_id=vcode,
+                    hukou_region_id=hcode,
+                    residence_type=rtype,
+                    address=addr or "",
+                    source=SOURCE,
+                )
+            )
             if len(batch) >= BATCH:
                 Household.objects.bulk_create(batch)
                 batch = []
@@ -124,32 +164,68 @@ def load_city(
             name = pp["name"][i]
             pinyin = pp["name_pinyin"][i] or ""
             grade = pp["disability_grade"][i]
-            persons.append(Person(
-                id=pk, id_enc=enc(number), id_index=bidx(number), id_prefix=number[:6],
-                id_last4=number[-4:], name=name, name_pinyin=pinyin,
-                name_initials="".join(s[0] for s in pinyin.split()), sex=pp["sex"][i],
-                birth_date=birth, status=pp["status"][i] or "present",
-                hukou_region_id=hcode, residence_region_id=vcode, residence_type=rtype,
-                disability_category=pp["disability_category"][i] or "",
-                disability_grade=int(grade) if grade is not None else None, source=SOURCE,
-            ))
+            persons.append(
+                Person(
+                    id=pk,
+                    id_enc=enc(number),
+                    id_index=bidx(number),
+                    id_prefix=number[:6],
+                    id_last4=number[-4:],
+                    name=name,
+                    name_pinyin=pinyin,
+                    name_initials="".join(s[0] for s in pinyin.split()),
+                    sex=pp["sex"][i],
+                    birth_date=birth,
+                    status=pp["status"][i] or "present",
+                    hukou_region_id=hcode,
+                    residence_region_id=vcode,
+                    residence_type=rtype,
+                    disability_category=pp["disability_category"][i] or "",
+                    disability_grade=int(grade) if grade is not None else None,
+                    source=SOURCE,
+                )
+            )
             start = max(birth, registered_on)
-            members.append(Membership(household_id=hh_offset + hid, person_id=pk,
-                                      relation=pp["relation"][i], start_date=start))
-            events.append(RegistryEvent(kind=RegistryEvent.Kind.REGISTERED, date=start,
-                                        person_id=pk, household_id=hh_offset + hid,
-                                        details={"source": SOURCE}))
+            members.append(
+                Membership(
+                    household_id=hh_offset + hid,
+                    person_id=pk,
+                    relation=pp["relation"][i],
+                    start_date=start,
+                )
+            )
+            events.append(
+                RegistryEvent(
+                    kind=RegistryEvent.Kind.REGISTERED,
+                    date=start,
+                    person_id=pk,
+                    household_id=hh_offset + hid,
+                    details={"source": SOURCE},
+                )
+            )
             if len(persons) >= BATCH:
                 _flush(persons, members, events)
                 persons, members, events = [], [], []
         _flush(persons, members, events)
         _reset_sequences()
-        audit_record(actor=None, event="registry.bulk_load", subject_type="registry",
-                     subject_label=str(directory),
-                     new={"villages": n_villages, "households": len(hh_region),
-                          "persons": len(pp["person_id"])})
-    return {"skipped": False, "villages": n_villages, "households": len(hh_region),
-            "persons": len(pp["person_id"]), "seconds": round(time.perf_counter() - t0, 2)}
+        audit_record(
+            actor=None,
+            event="registry.bulk_load",
+            subject_type="registry",
+            subject_label=str(directory),
+            new={
+                "villages": n_villages,
+                "households": len(hh_region),
+                "persons": len(pp["person_id"]),
+            },
+        )
+    return {
+        "skipped": False,
+        "villages": n_villages,
+        "households": len(hh_region),
+        "persons": len(pp["person_id"]),
+        "seconds": round(time.perf_counter() - t0, 2),
+    }
 
 
 def _flush(persons: list[Person], members: list[Membership], events: list[RegistryEvent]) -> None:

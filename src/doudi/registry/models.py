@@ -61,11 +61,15 @@ class Household(models.Model):
 
     number = models.CharField(_("家庭编号"), max_length=32, unique=True)
     region = models.ForeignKey(
-        Region, on_delete=models.PROTECT, related_name="households_resident",
+        Region,
+        on_delete=models.PROTECT,
+        related_name="households_resident",
         verbose_name=_("居住地"),
     )
     hukou_region = models.ForeignKey(
-        Region, on_delete=models.PROTECT, related_name="households_registered",
+        Region,
+        on_delete=models.PROTECT,
+        related_name="households_registered",
         verbose_name=_("户籍地"),
     )
     residence_type = models.CharField(_("城乡"), max_length=8, choices=ResidenceType.choices)
@@ -74,7 +78,11 @@ class Household(models.Model):
         _("状态"), max_length=16, choices=Status.choices, default=Status.ACTIVE
     )
     split_from = models.ForeignKey(
-        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="split_into",
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="split_into",
         verbose_name=_("分户自"),
     )
     source = models.CharField(_("来源"), max_length=16, default="manual")
@@ -109,11 +117,15 @@ class Person(models.Model):
     )
     death_date = models.DateField(_("死亡日期"), null=True, blank=True)
     hukou_region = models.ForeignKey(
-        Region, on_delete=models.PROTECT, related_name="persons_registered",
+        Region,
+        on_delete=models.PROTECT,
+        related_name="persons_registered",
         verbose_name=_("户籍地"),
     )
     residence_region = models.ForeignKey(
-        Region, on_delete=models.PROTECT, related_name="persons_resident",
+        Region,
+        on_delete=models.PROTECT,
+        related_name="persons_resident",
         verbose_name=_("居住地"),
     )
     residence_type = models.CharField(_("城乡"), max_length=8, choices=ResidenceType.choices)
@@ -163,11 +175,15 @@ class Membership(models.Model):
         verbose_name_plural = _("家庭成员关系")
         constraints = [
             models.UniqueConstraint(
-                fields=["person"], condition=Q(end_date__isnull=True),
+                fields=["person"],
+                condition=Q(end_date__isnull=True),
                 name="one_current_household_per_person",
             ),
         ]
         indexes = [models.Index(fields=["household", "end_date"], name="member_hh_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.person_id}@{self.household_id} {self.relation} {self.start_date}–{self.end_date or ''}"
 
 
 class RegistryEvent(models.Model):
@@ -203,6 +219,9 @@ class RegistryEvent(models.Model):
         verbose_name = _("登记历史")
         verbose_name_plural = _("登记历史")
 
+    def __str__(self) -> str:
+        return f"{self.date} {self.kind}"
+
 
 class PersonAssignment(models.Model):
     """A person placed in a user's personal care or follow-up (e.g. a caretaker's charge)."""
@@ -216,3 +235,6 @@ class PersonAssignment(models.Model):
     class Meta:
         verbose_name = _("人员指派")
         verbose_name_plural = _("人员指派")
+
+    def __str__(self) -> str:
+        return f"{self.user_id} → {self.person_id} ({self.kind})"

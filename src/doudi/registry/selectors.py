@@ -110,7 +110,8 @@ def person_search(
         result = idcard.validate(compact)
         if not result.valid:
             return SearchOutcome(
-                Person.objects.none(), "id",
+                Person.objects.none(),
+                "id",
                 f"身份证号无效（{result.error}），请核对后重新输入 / invalid ID number",
             )
         qs = qs.filter(id_index=crypto.blind_index(result.normalized or ""))
@@ -130,22 +131,28 @@ def person_search(
         kind = "pinyin"
     else:
         return SearchOutcome(
-            Person.objects.none(), "none",
+            Person.objects.none(),
+            "none",
             "请输入完整身份证号、姓名或姓名拼音 / enter a full ID number, a name or its pinyin",
         )
     return SearchOutcome(
         qs.select_related("residence_region", "residence_region__parent").order_by(
             "name_pinyin", "id"
         ),
-        kind, message,
+        kind,
+        message,
     )
 
 
 def person_view_record(*, user: User, person: Person) -> None:
     """Write the audit row for a view of the person's details."""
     audit_record(
-        actor=user, event="person.view", subject_type="person", subject_id=person.pk,
-        subject_label=person.name, region_code=person.residence_region_id,
+        actor=user,
+        event="person.view",
+        subject_type="person",
+        subject_id=person.pk,
+        subject_label=person.name,
+        region_code=person.residence_region_id,
     )
 
 
@@ -156,8 +163,12 @@ def person_reveal_id(*, user: User, person: Person) -> str:
     with transaction.atomic():
         number = crypto.decrypt(person.id_enc)
         audit_record(
-            actor=user, event="person.reveal_id", subject_type="person", subject_id=person.pk,
-            subject_label=person.name, region_code=person.residence_region_id,
+            actor=user,
+            event="person.reveal_id",
+            subject_type="person",
+            subject_id=person.pk,
+            subject_label=person.name,
+            region_code=person.residence_region_id,
         )
     return number
 
@@ -187,7 +198,9 @@ def current_household(*, person: Person) -> Membership | None:
     return person.memberships.filter(end_date__isnull=True).select_related("household").first()
 
 
-def persons_export_rows(*, user: User, persons: QuerySet[Person], description: str) -> list[list[str]]:
+def persons_export_rows(
+    *, user: User, persons: QuerySet[Person], description: str
+) -> list[list[str]]:
     """Rows for an Excel export of a search result (ID numbers masked); the export is audited."""
     if not can_export_persons(user):
         raise PermissionDenied("无权导出人员信息 / not allowed to export persons")
@@ -195,14 +208,25 @@ def persons_export_rows(*, user: User, persons: QuerySet[Person], description: s
     count = 0
     for p in persons.select_related("residence_region", "residence_region__parent"):
         count += 1
-        rows.append([
-            p.name, p.masked_id, p.get_sex_display(), p.birth_date.isoformat(),
-            p.residence_region.parent.name if p.residence_region.parent else "",
-            p.residence_region.name, p.get_residence_type_display(), p.get_status_display(),
-        ])
+        rows.append(
+            [
+                p.name,
+                p.masked_id,
+                p.get_sex_display(),
+                p.birth_date.isoformat(),
+                p.residence_region.parent.name if p.residence_region.parent else "",
+                p.residence_region.name,
+                p.get_residence_type_display(),
+                p.get_status_display(),
+            ]
+        )
     audit_record(
-        actor=user, event="person.export", subject_type="search", subject_label=description[:200],
-        region_code=jurisdiction_prefix(user) or "", new={"rows": count},
+        actor=user,
+        event="person.export",
+        subject_type="search",
+        subject_label=description[:200],
+        region_code=jurisdiction_prefix(user) or "",
+        new={"rows": count},
     )
     return rows
 
@@ -247,6 +271,10 @@ def person_counts_by_child_region(*, user: User, region: Region) -> list[dict[st
 def household_view_record(*, user: User, household: Household) -> None:
     """Audit a view of a household's details (its members' names and masked IDs)."""
     audit_record(
-        actor=user, event="household.view", subject_type="household", subject_id=household.pk,
-        subject_label=household.number, region_code=household.region_id,
+        actor=user,
+        event="household.view",
+        subject_type="household",
+        subject_id=household.pk,
+        subject_label=household.number,
+        region_code=household.region_id,
     )

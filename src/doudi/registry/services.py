@@ -72,16 +72,19 @@ def _village(code: str, *, actor: User | None, field: str) -> Region:
     if region is None:
         raise UnknownRegion(
             f"未知的行政区划代码：{code}，请从列表中选择村（社区）",
-            f"unknown region code {code}", field=field,
+            f"unknown region code {code}",
+            field=field,
         )
     if region.level != RegionLevel.VILLAGE:
         raise UnknownRegion(
             f"{region.name}不是村（社区），家庭须登记到村（社区）一级",
-            f"{region.code} is not a village or community", field=field,
+            f"{region.code} is not a village or community",
+            field=field,
         )
     if actor is not None and not region_in_jurisdiction(actor, region.code):
         raise OutOfJurisdiction(
-            f"{region.name}不在您的管辖范围内", f"{region.code} is outside your jurisdiction",
+            f"{region.name}不在您的管辖范围内",
+            f"{region.code} is outside your jurisdiction",
             field=field,
         )
     return region
@@ -93,17 +96,20 @@ def _validate_member(m: MemberInput, idx: int) -> idcard.IdResult:
         raise RegistryError(f"{label}未填写姓名", f"member {idx + 1}: name missing", field="name")
     if m.relation not in Relation.values:
         raise RegistryError(
-            f"{label}与户主关系无效", f"member {idx + 1}: unknown relation {m.relation}",
+            f"{label}与户主关系无效",
+            f"member {idx + 1}: unknown relation {m.relation}",
             field="relation",
         )
     if m.disability_category and m.disability_category not in DisabilityCategory.values:
         raise RegistryError(
-            f"{label}残疾类别无效", f"member {idx + 1}: unknown disability category",
+            f"{label}残疾类别无效",
+            f"member {idx + 1}: unknown disability category",
             field="disability_category",
         )
     if m.disability_grade is not None and not 1 <= m.disability_grade <= 4:
         raise RegistryError(
-            f"{label}残疾等级应为一至四级", f"member {idx + 1}: disability grade must be 1-4",
+            f"{label}残疾等级应为一至四级",
+            f"member {idx + 1}: disability grade must be 1-4",
             field="disability_grade",
         )
     return _validate_id(m.id_number, label=label)
@@ -141,7 +147,8 @@ def _check_not_registered(results: Sequence[tuple[MemberInput, idcard.IdResult]]
         if number in seen:
             raise DuplicatePerson(
                 f"身份证号 {idcard.mask(number)} 在本次登记中重复出现（{seen[number]}、{m.name}）",
-                "the same ID number appears twice in this registration", field="id_number",
+                "the same ID number appears twice in this registration",
+                field="id_number",
             )
         seen[number] = m.name
     indexes = {crypto.blind_index(r.normalized or ""): m for m, r in results}
@@ -153,7 +160,8 @@ def _check_not_registered(results: Sequence[tuple[MemberInput, idcard.IdResult]]
         raise DuplicatePerson(
             f"{m.name}（{existing.masked_id}）已在人口库中登记（家庭编号 {hh}），"
             "请查找该人员后办理迁入，不要重复登记",
-            f"{existing.masked_id} is already registered (household {hh})", field="id_number",
+            f"{existing.masked_id} is already registered (household {hh})",
+            field="id_number",
         )
 
 
@@ -202,14 +210,23 @@ def household_register(
                 household=household, person=person, relation=m.relation, start_date=date
             )
             RegistryEvent.objects.create(
-                kind=RegistryEvent.Kind.REGISTERED, date=date, person=person,
-                household=household, details={"relation": m.relation}, recorded_by=_u(actor),
+                kind=RegistryEvent.Kind.REGISTERED,
+                date=date,
+                person=person,
+                household=household,
+                details={"relation": m.relation},
+                recorded_by=_u(actor),
             )
         audit_record(
-            actor=actor, event="household.register", subject_type="household",
-            subject_id=household.pk, subject_label=household.number, region_code=residence.code,
+            actor=actor,
+            event="household.register",
+            subject_type="household",
+            subject_id=household.pk,
+            subject_label=household.number,
+            region_code=residence.code,
             new={
-                "region": residence.code, "address": household.address,
+                "region": residence.code,
+                "address": household.address,
                 "members": [
                     {"name": m.name, "id": idcard.mask(r.normalized or ""), "relation": m.relation}
                     for m, r in results
@@ -240,7 +257,10 @@ def person_add_to_household(
     _check_not_registered([(member, result)])
     with transaction.atomic():
         person = _new_person(
-            member, result, hukou=household.hukou_region, residence=household.region,
+            member,
+            result,
+            hukou=household.hukou_region,
+            residence=household.region,
             source="manual",
         )
         person.save()
@@ -248,14 +268,25 @@ def person_add_to_household(
             household=household, person=person, relation=member.relation, start_date=date
         )
         RegistryEvent.objects.create(
-            kind=RegistryEvent.Kind.JOINED, date=date, person=person, household=household,
-            details={"relation": member.relation, "new_person": True}, recorded_by=_u(actor),
+            kind=RegistryEvent.Kind.JOINED,
+            date=date,
+            person=person,
+            household=household,
+            details={"relation": member.relation, "new_person": True},
+            recorded_by=_u(actor),
         )
         audit_record(
-            actor=actor, event="person.register", subject_type="person", subject_id=person.pk,
-            subject_label=person.name, region_code=household.region_id,
-            new={"household": household.number, "relation": member.relation,
-                 "id": person.masked_id},
+            actor=actor,
+            event="person.register",
+            subject_type="person",
+            subject_id=person.pk,
+            subject_label=person.name,
+            region_code=household.region_id,
+            new={
+                "household": household.number,
+                "relation": member.relation,
+                "id": person.masked_id,
+            },
         )
     return person
 
@@ -271,23 +302,29 @@ def person_move(
     """Move a person into another household: the old membership ends, a new one starts."""
     date = date or timezone.localdate()
     if relation not in Relation.values or relation == Relation.HEAD:
-        raise RegistryError("迁入后的关系无效（不能作为户主迁入）", "invalid relation",
-                            field="relation")
+        raise RegistryError(
+            "迁入后的关系无效（不能作为户主迁入）", "invalid relation", field="relation"
+        )
     if person.status == PersonStatus.DEAD:
         raise RegistryError("该人员已死亡，不能迁移", "person is dead")
     current = _current_membership(person)
     if current and current.household_id == to_household.pk:
         raise RegistryError("该人员已是此家庭成员", "already a member of that household")
-    if current and current.relation == Relation.HEAD and (
-        current.household.memberships.filter(end_date__isnull=True).count() > 1
+    if (
+        current
+        and current.relation == Relation.HEAD
+        and (current.household.memberships.filter(end_date__isnull=True).count() > 1)
     ):
         raise RegistryError(
-            "户主迁出前须先更换户主", "change the head before moving the head out",
+            "户主迁出前须先更换户主",
+            "change the head before moving the head out",
             field="relation",
         )
     with transaction.atomic():
-        old = {"household": current.household.number if current else None,
-               "region": person.residence_region_id}
+        old = {
+            "household": current.household.number if current else None,
+            "region": person.residence_region_id,
+        }
         if current:
             current.end_date = date
             current.end_reason = "moved"
@@ -302,13 +339,21 @@ def person_move(
         person.residence_type = to_household.residence_type
         person.save(update_fields=["residence_region", "residence_type", "updated_at"])
         RegistryEvent.objects.create(
-            kind=RegistryEvent.Kind.MOVED, date=date, person=person, household=to_household,
+            kind=RegistryEvent.Kind.MOVED,
+            date=date,
+            person=person,
+            household=to_household,
             details={"from": old["household"], "to": to_household.number, "relation": relation},
             recorded_by=_u(actor),
         )
         audit_record(
-            actor=actor, event="person.move", subject_type="person", subject_id=person.pk,
-            subject_label=person.name, region_code=to_household.region_id, old=old,
+            actor=actor,
+            event="person.move",
+            subject_type="person",
+            subject_id=person.pk,
+            subject_label=person.name,
+            region_code=to_household.region_id,
+            old=old,
             new={"household": to_household.number, "region": to_household.region_id},
         )
     return membership
@@ -340,13 +385,23 @@ def person_set_status(
         person.save(update_fields=fields)
         current = _current_membership(person)
         RegistryEvent.objects.create(
-            kind=RegistryEvent.Kind.DIED if status == PersonStatus.DEAD else RegistryEvent.Kind.STATUS,
-            date=date, person=person, household=current.household if current else None,
-            details={"from": old["status"], "to": status, "note": note}, recorded_by=_u(actor),
+            kind=RegistryEvent.Kind.DIED
+            if status == PersonStatus.DEAD
+            else RegistryEvent.Kind.STATUS,
+            date=date,
+            person=person,
+            household=current.household if current else None,
+            details={"from": old["status"], "to": status, "note": note},
+            recorded_by=_u(actor),
         )
         audit_record(
-            actor=actor, event="person.status", subject_type="person", subject_id=person.pk,
-            subject_label=person.name, region_code=person.residence_region_id, old=old,
+            actor=actor,
+            event="person.status",
+            subject_type="person",
+            subject_id=person.pk,
+            subject_label=person.name,
+            region_code=person.residence_region_id,
+            old=old,
             new={"status": status, "date": date, "note": note},
         )
     return person
@@ -384,9 +439,12 @@ def household_split(
         raise RegistryError("原户主不能分出，请先更换户主", "the head cannot be split off")
     with transaction.atomic():
         new = Household.objects.create(
-            number=f"tmp-{timezone.now().timestamp()}", region=household.region,
-            hukou_region=household.hukou_region, residence_type=household.residence_type,
-            address=address or household.address, split_from=household,
+            number=f"tmp-{timezone.now().timestamp()}",
+            region=household.region,
+            hukou_region=household.hukou_region,
+            residence_type=household.residence_type,
+            address=address or household.address,
+            split_from=household,
         )
         new.number = household_number(new.pk)
         new.save(update_fields=["number"])
@@ -396,21 +454,29 @@ def household_split(
             m.end_reason = "split"
             m.save(update_fields=["end_date", "end_reason"])
             relation = Relation.HEAD if pid == new_head_id else Relation.OTHER
-            Membership.objects.create(household=new, person_id=pid, relation=relation,
-                                      start_date=date)
+            Membership.objects.create(
+                household=new, person_id=pid, relation=relation, start_date=date
+            )
         RegistryEvent.objects.create(
-            kind=RegistryEvent.Kind.SPLIT, date=date, household=household,
+            kind=RegistryEvent.Kind.SPLIT,
+            date=date,
+            household=household,
             details={"new_household": new.number, "persons": sorted(moving)},
             recorded_by=_u(actor),
         )
         RegistryEvent.objects.create(
-            kind=RegistryEvent.Kind.SPLIT, date=date, household=new,
+            kind=RegistryEvent.Kind.SPLIT,
+            date=date,
+            household=new,
             details={"from_household": household.number, "persons": sorted(moving)},
             recorded_by=_u(actor),
         )
         audit_record(
-            actor=actor, event="household.split", subject_type="household",
-            subject_id=household.pk, subject_label=household.number,
+            actor=actor,
+            event="household.split",
+            subject_type="household",
+            subject_id=household.pk,
+            subject_label=household.number,
             region_code=household.region_id,
             new={"new_household": new.number, "persons": sorted(moving), "head": new_head_id},
         )

@@ -31,7 +31,9 @@ def search(request: HttpRequest) -> HttpResponse:
     page = None
     if form.is_valid() and (form.cleaned_data["q"] or form.cleaned_data["region"]):
         outcome = selectors.person_search(
-            user=user, query=form.cleaned_data["q"], region_code=form.cleaned_data["region"],
+            user=user,
+            query=form.cleaned_data["q"],
+            region_code=form.cleaned_data["region"],
             status=form.cleaned_data["status"],
         )
         if request.GET.get("export") == "xlsx":
@@ -39,10 +41,17 @@ def search(request: HttpRequest) -> HttpResponse:
         page = Paginator(outcome.persons, 25).get_page(request.GET.get("page"))
     regions = selectors.regions_for_user(user=user).exclude(level=RegionLevel.VILLAGE)
     template = "registry/_results.html" if request.htmx else "registry/search.html"
-    return render(request, template, {
-        "form": form, "outcome": outcome, "page": page, "regions": regions,
-        "can_export": access.can_export_persons(user),
-    })
+    return render(
+        request,
+        template,
+        {
+            "form": form,
+            "outcome": outcome,
+            "page": page,
+            "regions": regions,
+            "can_export": access.can_export_persons(user),
+        },
+    )
 
 
 def _export(request: HttpRequest, user: User, persons, criteria: dict) -> HttpResponse:
@@ -58,8 +67,12 @@ def _export(request: HttpRequest, user: User, persons, criteria: dict) -> HttpRe
     sheet.write_row(0, 0, headers, bold)
     for i, row in enumerate(rows, start=1):
         sheet.write_row(i, 0, row)
-    sheet.write(len(rows) + 2, 0, f"共 {len(rows)} 条；导出人 {user.get_username()}；"
-                f"导出时间 {timezone.localtime():%Y-%m-%d %H:%M}")
+    sheet.write(
+        len(rows) + 2,
+        0,
+        f"共 {len(rows)} 条；导出人 {user.get_username()}；"
+        f"导出时间 {timezone.localtime():%Y-%m-%d %H:%M}",
+    )
     sheet.set_column(0, 0, 10)
     sheet.set_column(1, 1, 22)
     sheet.set_column(3, 5, 14)
@@ -78,15 +91,19 @@ def person_detail(request: HttpRequest, person_id: int) -> HttpResponse:
     user = _user(request)
     person = selectors.person_get_for_user(user=user, person_id=person_id)
     selectors.person_view_record(user=user, person=person)
-    return render(request, "registry/person.html", {
-        "person": person,
-        "memberships": selectors.person_memberships(person=person),
-        "events": selectors.person_events(person=person),
-        "current": selectors.current_household(person=person),
-        "can_reveal": access.can_reveal_id(user),
-        "can_edit": access.can_register(user),
-        "status_form": StatusForm(initial={"date": timezone.localdate()}),
-    })
+    return render(
+        request,
+        "registry/person.html",
+        {
+            "person": person,
+            "memberships": selectors.person_memberships(person=person),
+            "events": selectors.person_events(person=person),
+            "current": selectors.current_household(person=person),
+            "can_reveal": access.can_reveal_id(user),
+            "can_edit": access.can_register(user),
+            "status_form": StatusForm(initial={"date": timezone.localdate()}),
+        },
+    )
 
 
 @require_POST
@@ -110,8 +127,11 @@ def person_status(request: HttpRequest, person_id: int) -> HttpResponse:
     if form.is_valid():
         try:
             services.person_set_status(
-                actor=user, person=person, status=form.cleaned_data["status"],
-                date=form.cleaned_data["date"], note=form.cleaned_data["note"],
+                actor=user,
+                person=person,
+                status=form.cleaned_data["status"],
+                date=form.cleaned_data["date"],
+                note=form.cleaned_data["note"],
             )
         except RegistryError as exc:
             messages.error(request, exc.zh)
@@ -128,14 +148,18 @@ def household_detail(request: HttpRequest, household_id: int) -> HttpResponse:
     user = _user(request)
     household = selectors.household_get_for_user(user=user, household_id=household_id)
     selectors.household_view_record(user=user, household=household)
-    return render(request, "registry/household.html", {
-        "household": household,
-        "members": selectors.household_members(household=household),
-        "former": selectors.household_members(household=household, current=False).filter(
-            end_date__isnull=False
-        ),
-        "events": selectors.household_events(household=household),
-    })
+    return render(
+        request,
+        "registry/household.html",
+        {
+            "household": household,
+            "members": selectors.household_members(household=household),
+            "former": selectors.household_members(household=household, current=False).filter(
+                end_date__isnull=False
+            ),
+            "events": selectors.household_events(household=household),
+        },
+    )
 
 
 def household_new(request: HttpRequest) -> HttpResponse:
@@ -145,7 +169,9 @@ def household_new(request: HttpRequest) -> HttpResponse:
     villages = [
         (r.code, f"{r.parent.name if r.parent else ''} {r.name}")
         for r in selectors.regions_for_user(user=user)
-        .filter(level=RegionLevel.VILLAGE).select_related("parent").order_by("code")[:2000]
+        .filter(level=RegionLevel.VILLAGE)
+        .select_related("parent")
+        .order_by("code")[:2000]
     ]
     if request.method == "POST":
         form = HouseholdForm(request.POST, villages=villages)
@@ -153,16 +179,21 @@ def household_new(request: HttpRequest) -> HttpResponse:
         if form.is_valid() and formset.is_valid():
             members = [
                 services.MemberInput(
-                    id_number=f.cleaned_data["id_number"], name=f.cleaned_data["name"],
-                    relation=f.cleaned_data["relation"], phone=f.cleaned_data.get("phone", ""),
+                    id_number=f.cleaned_data["id_number"],
+                    name=f.cleaned_data["name"],
+                    relation=f.cleaned_data["relation"],
+                    phone=f.cleaned_data.get("phone", ""),
                     disability_category=f.cleaned_data.get("disability_category") or "",
                     disability_grade=f.cleaned_data.get("disability_grade"),
                 )
-                for f in formset.forms if f.cleaned_data
+                for f in formset.forms
+                if f.cleaned_data
             ]
             try:
                 household = services.household_register(
-                    actor=user, region_code=form.cleaned_data["region_code"], members=members,
+                    actor=user,
+                    region_code=form.cleaned_data["region_code"],
+                    members=members,
                     address=form.cleaned_data["address"],
                 )
             except RegistryError as exc:

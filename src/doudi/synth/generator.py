@@ -716,6 +716,10 @@ def _person_attributes(
     # Shandong county's code (GB 11643 §6.2: the county of first registration)
     rng = _rng(seed, "id_address")
     addr = hukou_county[m.household].astype(np.int64)
+    # the two development zones (370671 高新区, 370676 开发区) are statistical areas, not ID address
+    # codes: their residents were registered under the districts the zones were carved from
+    # (高新区 from 莱山区 370613, 开发区 from 福山区 370611; assumed)
+    addr = np.where(addr == 370671, 370613, np.where(addr == 370676, 370611, addr))
     legacy, migrant = _address_codes()
     for row in legacy:  # two rows
         before = np.datetime64(row["born_before"], "D")
@@ -724,7 +728,11 @@ def _person_attributes(
             sel = np.isin(hukou_town[m.household], towns) & (birth < before)
             addr = np.where(sel, int(row["code"]), addr)
     older = birth < np.datetime64("2000-01-01")
-    local = addr == hukou_county[m.household]
+    local = addr == np.where(
+        hukou_county[m.household] == 370671,
+        370613,
+        np.where(hukou_county[m.household] == 370676, 370611, hukou_county[m.household]),
+    )
     nonlocal_ = older & local & (rng.random(n) < p["nonlocal_address_share"])
     penglai = next(r for r in legacy if not r["towns"].strip())
     in_penglai = hukou_county[m.household] == int(penglai["current_code"])

@@ -22,19 +22,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from doudi.core.pinyin import SURNAME_READINGS  # one table for the whole project
+
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
 #: Surname readings that differ from a general-purpose pinyin library's default (DOMAIN.md §12).
-SURNAME_READINGS: dict[str, str] = {
-    "曾": "zeng",
-    "单": "shan",
-    "解": "xie",
-    "仇": "qiu",
-    "区": "ou",
-    "朴": "piao",
-    "查": "zha",
-    "乐": "yue",
-}
 
 #: birth years before this use the "old" given-name character table.
 OLD_ERA_BEFORE = 1975

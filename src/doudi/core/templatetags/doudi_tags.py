@@ -11,16 +11,33 @@ from django.utils.translation import gettext_lazy as _
 register = template.Library()
 
 _LABELS = {
-    "source": _("来源"), "relation": _("关系"), "from": _("原"), "to": _("新"), "note": _("说明"),
-    "new_household": _("新家庭"), "from_household": _("原家庭"), "persons": _("人数"),
+    "source": _("来源"),
+    "relation": _("关系"),
+    "from": _("原"),
+    "to": _("新"),
+    "note": _("说明"),
+    "new_household": _("新家庭"),
+    "from_household": _("原家庭"),
+    "persons": _("人数"),
     "new_person": _("新登记"),
 }
 _VALUES = {
-    "synth": _("合成数据"), "manual": _("人工登记"), "head": _("户主"), "spouse": _("配偶"),
-    "child": _("子女"), "parent": _("父母"), "grandchild": _("孙子女"),
-    "grandparent": _("祖父母"), "sibling": _("兄弟姐妹"), "other": _("其他"),
-    "present": _("在册"), "dead": _("死亡"), "missing": _("宣告失踪"), "prison": _("服刑"),
-    "drug_rehab": _("强制隔离戒毒"), "clergy_apart": _("宗教教职人员（分居）"),
+    "synth": _("合成数据"),
+    "manual": _("人工登记"),
+    "head": _("户主"),
+    "spouse": _("配偶"),
+    "child": _("子女"),
+    "parent": _("父母"),
+    "grandchild": _("孙子女"),
+    "grandparent": _("祖父母"),
+    "sibling": _("兄弟姐妹"),
+    "other": _("其他"),
+    "present": _("在册"),
+    "dead": _("死亡"),
+    "missing": _("宣告失踪"),
+    "prison": _("服刑"),
+    "drug_rehab": _("强制隔离戒毒"),
+    "clergy_apart": _("宗教教职人员（分居）"),
     "moved_out": _("迁出本市"),
 }
 

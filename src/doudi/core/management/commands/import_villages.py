@@ -6,8 +6,10 @@ from doudi.core.regions import VillageImportError, villages_import_csv
 
 
 class Command(BaseCommand):
-    help = ("从 CSV（code,name[,kind,residence_type]）导入真实村居 / import real villages and "
-            "communities from a CSV")
+    help = (
+        "从 CSV（code,name[,kind,residence_type]）导入真实村居 / import real villages and "
+        "communities from a CSV"
+    )
 
     def add_arguments(self, parser):  # type: ignore[no-untyped-def]
         parser.add_argument("csv", type=Path)

@@ -29,3 +29,4 @@ api = NinjaAPI(
     auth=[BearerToken(), Session()],
 )
 api.add_router("/registry", "doudi.registry.api.router")
+api.add_router("/datapool", "doudi.datapool.api.router")

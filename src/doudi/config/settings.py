@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "doudi.core",
     "doudi.registry",
+    "doudi.datapool",
 ]
 
 MIDDLEWARE = [
@@ -61,7 +62,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "doudi.core.context_processors.navigation",
+                "doudi.config.navigation.navigation",
             ],
         },
     },

@@ -14,6 +14,7 @@ urlpatterns = [
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("registry/", include("doudi.registry.urls")),
     path("system/", include("doudi.core.urls")),
+    path("pool/", include("doudi.datapool.urls")),
     path("api/v1/", api.urls),
 ]
 

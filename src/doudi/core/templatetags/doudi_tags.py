@@ -64,3 +64,13 @@ def yuan(value: Decimal | int | float | None) -> str:
     if value is None or value == "":
         return ""
     return f"¥{Decimal(value):,.2f}"
+
+
+@register.filter
+def get_item(mapping: Any, key: str) -> Any:
+    """``{{ dict|get_item:key }}``; objects with a ``name`` attribute show their name."""
+    try:
+        value = mapping[key]
+    except (KeyError, TypeError, IndexError):
+        return ""
+    return getattr(value, "name", value)

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from doudi.core import access
+from doudi.datapool.services import can_ingest as pool_can_ingest
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
@@ -31,6 +32,19 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         )
     if registry_items:
         groups.append({"title": _("人员与家庭"), "items": registry_items})
+    pool_items = []
+    if user.role in access.REGION_SCOPED or user.role == "department_api":
+        pool_items.append({"label": _("接口目录"), "url": reverse("datapool:catalog")})
+    if pool_can_ingest(user):
+        pool_items.append({"label": _("上传数据"), "url": reverse("datapool:upload")})
+    if user.role in access.REGION_SCOPED:
+        pool_items.append({"label": _("待确认匹配"), "url": reverse("datapool:review")})
+    if user.role in {"town_clerk", "village_worker"}:
+        pool_items.append({"label": _("数据返还"), "url": reverse("datapool:returned")})
+    if user.role in {"city_admin", "city_analyst", "county_approver"}:
+        pool_items.append({"label": _("返还共享率"), "url": reverse("datapool:share")})
+    if pool_items:
+        groups.append({"title": _("数据池"), "items": pool_items})
     admin_items = []
     if access.can_view_audit(user):
         admin_items.append({"label": _("审计日志"), "url": reverse("core:audit"), "key": "audit"})

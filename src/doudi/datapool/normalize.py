@@ -1,0 +1,231 @@
+"""Vectorised validation and normalisation of department rows against an interface declaration.
+
+Input: the text columns from :mod:`doudi.datapool.readers`. Output: typed columns (date32,
+decimal128(18,2) yuan, int64, canonical enum codes, normalised ID numbers) and, per row, the first
+problem found (a Chinese reason naming the column and the value) or null. Everything is done on
+whole columns with Arrow compute and numpy; no Python loop per row.
+
+Dates accepted: 2024-01-05, 2024-1-5, 2024/1/5, 2024.1.5, 2024年1月5日, 20240105, an Excel serial
+number (45296), and any of these followed by a time. Amounts: "1,234.50", "¥1234.5", "1234.5元",
+numbers stored as text; rounded half-up to the fen. ID numbers: normalised per GB 11643-1999
+(15→18 digits, full-width, lowercase x, spaces) by :func:`doudi.core.idcard.validate_many`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from doudi.core import idcard
+from doudi.datapool.catalog import Field, Interface
+
+EXCEL_EPOCH = np.datetime64("1899-12-30", "D")
+MIN_DATE = np.datetime64("1880-01-01", "D")
+MAX_DATE = np.datetime64("2100-12-31", "D")
+DECIMAL = pa.decimal128(18, 2)
+
+_ID_REASONS = {
+    "length": "位数不对",
+    "characters": "含非法字符",
+    "birth_date": "出生日期无效",
+    "province": "省级代码无效",
+    "checksum": "校验位不正确",
+}
+_BOOL = {"是": True, "否": False, "y": True, "n": False, "yes": True, "no": False, "1": True,
+         "0": False, "true": True, "false": False, "有": True, "无": False}
+
+
+@dataclass
+class Normalized:
+    table: pa.Table  # typed columns by field name + id columns + "_line"
+    reason: pa.Array  # string, null when the row is fine
+    id_valid: pa.Array | None  # bool per row, for interfaces about persons
+
+
+def _trim(arr: pa.Array) -> pa.Array:
+    return pc.utf8_trim_whitespace(pc.fill_null(arr, ""))
+
+
+def _empty(arr: pa.Array) -> pa.Array:
+    return pc.equal(pc.utf8_length(arr), 0)
+
+
+def _reason(bad: pa.Array, field: Field, what: str, values: pa.Array) -> pa.Array:
+    text = pc.binary_join_element_wise(
+        pa.scalar(f"{field.header}："), pa.scalar(what + "（"), values, pa.scalar("）"), ""
+    )
+    return pc.if_else(bad, text, pa.scalar(None, pa.string()))
+
+
+def parse_dates(text: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """(date32 array, ok mask) for date strings in the accepted formats; empty → null, ok."""
+    original = _trim(text)
+    serial = pc.match_substring_regex(original, r"^\d{1,5}(\.0+)?$")
+    s = pc.replace_substring_regex(original, r"[年月/\.]", "-")
+    s = pc.replace_substring(s, "日", "")
+    s = pc.replace_substring_regex(s, r"[ T].*$", "")  # drop a time part
+    ymd = pc.extract_regex(s, r"^(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})$")
+    compact = pc.extract_regex(s, r"^(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})$")
+    n = len(s)
+    y = np.zeros(n, np.int64)
+    m = np.zeros(n, np.int64)
+    d = np.zeros(n, np.int64)
+    got = np.zeros(n, bool)
+    for parts in (ymd, compact):
+        valid = np.asarray(parts.is_valid(), dtype=bool)
+        if valid.any():
+            for arr, key in ((y, "y"), (m, "m"), (d, "d")):
+                col = pc.struct_field(parts, key).to_numpy(zero_copy_only=False)
+                arr[valid] = col[valid].astype(np.int64)
+            got |= valid
+    ok_range = got & (m >= 1) & (m <= 12) & (d >= 1) & (d <= 31) & (y >= 1800)
+    months = np.where(ok_range, (y - 1970) * 12 + (m - 1), 0).astype("datetime64[M]")
+    days = months.astype("datetime64[D]") + np.where(ok_range, d - 1, 0)
+    same_month = days.astype("datetime64[M]") == months
+    ok_ymd = ok_range & same_month
+    is_serial = np.asarray(serial.fill_null(False), dtype=bool) & ~got
+    serial_n = np.zeros(n, np.int64)
+    if is_serial.any():
+        vals = pc.cast(pc.if_else(serial, original, "0"), pa.float64()).to_numpy(
+            zero_copy_only=False)
+        serial_n = vals.astype(np.int64)
+    ok_serial = is_serial & (serial_n >= 1) & (serial_n <= 80000)
+    result = np.where(ok_serial, EXCEL_EPOCH + serial_n, days)
+    ok_value = (ok_ymd | ok_serial) & (result >= MIN_DATE) & (result <= MAX_DATE)
+    empty = np.asarray(_empty(s), dtype=bool)
+    out = pa.array(result.astype("datetime64[D]"), pa.date32(), mask=~ok_value)
+    return out, pa.array(ok_value | empty)
+
+
+def parse_decimals(text: pa.Array) -> tuple[pa.Array, pa.Array]:
+    s = pc.replace_substring_regex(_trim(text), r"[,，¥￥元\s]", "")
+    looks = pc.match_substring_regex(s, r"^[-+]?(\d+\.?\d*|\.\d+)$")
+    safe = pc.if_else(looks, s, "0")
+    values = pc.round(pc.cast(safe, pa.float64()), ndigits=2, round_mode="half_up")
+    ok_range = pc.less(pc.abs(values), 1e15)
+    ok = pc.and_(looks, ok_range)
+    out = pc.if_else(ok, pc.cast(values, DECIMAL), pa.scalar(None, DECIMAL))
+    return out, pc.or_(ok, _empty(s))
+
+
+def parse_integers(text: pa.Array) -> tuple[pa.Array, pa.Array]:
+    s = pc.replace_substring_regex(_trim(text), r"[,，\s]", "")
+    s = pc.replace_substring_regex(s, r"\.0+$", "")
+    looks = pc.match_substring_regex(s, r"^[-+]?\d{1,17}$")
+    out = pc.if_else(looks, pc.cast(pc.if_else(looks, s, "0"), pa.int64()),
+                     pa.scalar(None, pa.int64()))
+    return out, pc.or_(looks, _empty(s))
+
+
+def parse_enum(text: pa.Array, field: Field) -> tuple[pa.Array, pa.Array]:
+    spellings: list[str] = []
+    canon: list[str] = []
+    for code, names in field.values.items():
+        for name in (code, *names):
+            key = name.strip().lower()
+            if key not in spellings:
+                spellings.append(key)
+                canon.append(code)
+    s = pc.utf8_lower(pc.replace_substring_regex(_trim(text), r"\s", ""))
+    idx = pc.index_in(s, value_set=pa.array(spellings, pa.string()))
+    out = pc.take(pa.array(canon, pa.string()), idx)
+    return out, pc.or_(pc.is_valid(idx), _empty(s))
+
+
+def parse_booleans(text: pa.Array) -> tuple[pa.Array, pa.Array]:
+    keys = list(_BOOL)
+    s = pc.utf8_lower(_trim(text))
+    idx = pc.index_in(s, value_set=pa.array(keys, pa.string()))
+    out = pc.take(pa.array([_BOOL[k] for k in keys], pa.bool_()), idx)
+    return out, pc.or_(pc.is_valid(idx), _empty(s))
+
+
+def parse_region_codes(text: pa.Array) -> tuple[pa.Array, pa.Array]:
+    s = _trim(text)
+    looks = pc.match_substring_regex(s, r"^(\d{6}|\d{9}|\d{12})$")
+    return pc.if_else(looks, s, pa.scalar(None, pa.string())), pc.or_(looks, _empty(s))
+
+
+def _names(text: pa.Array) -> pa.Array:
+    return pc.replace_substring_regex(pc.fill_null(text, ""), "[\\s\u3000·•]", "")
+
+
+def normalize(interface: Interface, raw: pa.Table, *, today: dt.date | None = None) -> Normalized:
+    """Typed, normalised columns and the first problem of each row."""
+    n = raw.num_rows
+    columns: dict[str, pa.Array] = {}
+    reasons: list[pa.Array] = []
+    id_valid = None
+    if "_bad_json" in raw.column_names:
+        bad = raw["_bad_json"].combine_chunks()
+        reasons.append(pc.if_else(bad, "整行不是有效的 JSON 对象", pa.scalar(None, pa.string())))
+    for field in interface.fields:
+        if field.name in raw.column_names:
+            text = _trim(raw[field.name].combine_chunks())
+        else:
+            text = pa.array([""] * n, pa.string())
+        empty = _empty(text)
+        if field.type == "id_number":
+            batch = idcard.validate_many(text.to_numpy(zero_copy_only=False), today=today)
+            valid = pa.array(np.asarray(batch.valid, dtype=bool))
+            normalized = pa.array(batch.normalized.astype(object), pa.string())
+            columns[field.name] = pc.if_else(valid, normalized, pa.scalar(None, pa.string()))
+            columns[f"{field.name}__raw"] = text
+            errors = pa.array(batch.error.astype(object), pa.string())
+            columns[f"{field.name}__error"] = pc.if_else(valid, pa.scalar(None, pa.string()),
+                                                        errors)
+            if field.name == interface.person_field:
+                id_valid = valid
+            ok = pa.array(np.ones(n, bool))  # invalid IDs are kept: linkage handles them
+        elif field.type == "date":
+            columns[field.name], ok = parse_dates(text)
+        elif field.type == "decimal":
+            columns[field.name], ok = parse_decimals(text)
+        elif field.type == "integer":
+            columns[field.name], ok = parse_integers(text)
+        elif field.type == "enum":
+            columns[field.name], ok = parse_enum(text, field)
+        elif field.type == "boolean":
+            columns[field.name], ok = parse_booleans(text)
+        elif field.type == "region_code":
+            columns[field.name], ok = parse_region_codes(text)
+        else:
+            value = _names(text) if field.name == interface.name_field else text
+            columns[field.name] = pc.if_else(_empty(value), pa.scalar(None, pa.string()), value)
+            ok = pa.array(np.ones(n, bool))
+        kind = {"date": "无法识别的日期", "decimal": "不是有效金额", "integer": "不是整数",
+                "enum": "不是允许的取值", "boolean": "应为 是/否", "region_code": "不是区划代码"}
+        if field.type in kind:
+            reasons.append(_reason(pc.invert(ok), field, kind[field.type], text))
+        if field.required and field.type != "id_number":
+            reasons.append(_reason(empty, field, "必填项为空", pa.array([""] * n, pa.string())))
+    if interface.person_field and interface.name_field:
+        id_col = columns[interface.person_field]
+        name_col = columns.get(interface.name_field)
+        if name_col is not None:
+            no_id = pc.is_null(id_col)
+            no_name = pc.is_null(name_col)
+            f = interface.field(interface.person_field)
+            raw_text = columns[f"{interface.person_field}__raw"]
+            reasons.append(
+                pc.if_else(
+                    pc.and_(no_id, no_name),
+                    pc.binary_join_element_wise(
+                        pa.scalar(f"{f.header}："), pa.scalar("无效且无姓名，无法匹配人员（"),
+                        raw_text, pa.scalar("）"), ""),
+                    pa.scalar(None, pa.string()),
+                )
+            )
+    reason = pa.nulls(n, pa.string())
+    for r in reversed(reasons):  # first problem wins
+        reason = pc.if_else(pc.is_valid(r), r, reason)
+    columns["_line"] = raw["_line"].combine_chunks()
+    return Normalized(pa.table(columns), reason, id_valid)
+
+
+def id_reason_text(code: str | None) -> str:
+    return _ID_REASONS.get(code or "", "")

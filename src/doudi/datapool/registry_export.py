@@ -1,0 +1,75 @@
+"""Export the registry (persons, households) into the pool's store so rules and linkage can join
+department rows to people. Re-exported only when the registry changed since the last export."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+from django.db.models import Count, Max
+
+from doudi.datapool import store
+from doudi.registry.models import Household, Membership, Person
+
+CHUNK = 100_000
+
+
+def registry_stamp() -> dict[str, object]:
+    p = Person.objects.aggregate(n=Count("id"), u=Max("updated_at"))
+    m = Membership.objects.aggregate(n=Count("id"), i=Max("id"))
+    h = Household.objects.aggregate(n=Count("id"), u=Max("updated_at"))
+    return {"persons": p["n"], "persons_updated": str(p["u"]), "memberships": m["n"],
+            "membership_max": m["i"], "households": h["n"], "households_updated": str(h["u"])}
+
+
+def registry_export(root: Path, *, force: bool = False) -> bool:
+    """Write registry/persons.parquet and households.parquet if stale; True if written."""
+    stamp_path = root / "registry" / "stamp.json"
+    stamp = registry_stamp()
+    if not force and stamp_path.exists() and (root / store.REGISTRY_PERSONS).exists():
+        if json.loads(stamp_path.read_text()) == stamp:
+            return False
+    current = {
+        pid: (hid, rel)
+        for pid, hid, rel in Membership.objects.filter(end_date__isnull=True)
+        .values_list("person_id", "household_id", "relation").iterator(chunk_size=CHUNK)
+    }
+    cols: dict[str, list] = {f.name: [] for f in store.PERSONS_SCHEMA}
+    rows = Person.objects.values_list(
+        "id", "id_index", "name", "name_pinyin", "sex", "birth_date", "status",
+        "residence_region_id", "hukou_region_id", "residence_type",
+    ).order_by("id").iterator(chunk_size=CHUNK)
+    for pid, idx, name, pinyin, sex, birth, status, village, hukou, rtype in rows:
+        hid, rel = current.get(pid, (None, None))
+        cols["person_id"].append(pid)
+        cols["id_index"].append(idx)
+        cols["name"].append(name)
+        cols["name_pinyin"].append(pinyin)
+        cols["sex"].append(sex)
+        cols["birth_date"].append(birth)
+        cols["status"].append(status)
+        cols["household_id"].append(hid)
+        cols["relation"].append(rel)
+        cols["village_code"].append(village)
+        cols["town_code"].append(village[:9])
+        cols["county_code"].append(village[:6])
+        cols["hukou_village_code"].append(hukou)
+        cols["residence_type"].append(rtype)
+    store.atomic_write_table(pa.table(cols, schema=store.PERSONS_SCHEMA),
+                             root / store.REGISTRY_PERSONS)
+    hcols: dict[str, list] = {f.name: [] for f in store.HOUSEHOLDS_SCHEMA}
+    for hid, number, village, rtype, status in Household.objects.values_list(
+        "id", "number", "region_id", "residence_type", "status"
+    ).order_by("id").iterator(chunk_size=CHUNK):
+        hcols["household_id"].append(hid)
+        hcols["number"].append(number)
+        hcols["village_code"].append(village)
+        hcols["town_code"].append(village[:9])
+        hcols["county_code"].append(village[:6])
+        hcols["residence_type"].append(rtype)
+        hcols["status"].append(status)
+    store.atomic_write_table(pa.table(hcols, schema=store.HOUSEHOLDS_SCHEMA),
+                             root / store.REGISTRY_HOUSEHOLDS)
+    stamp_path.write_text(json.dumps(stamp))
+    return True

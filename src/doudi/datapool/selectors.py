@@ -1,0 +1,206 @@
+"""Reads of the data pool: the catalog with freshness, DuckDB connections with the views, the
+quarantine, the review queue, and the facts returned to towns."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+from django.db.models import Count, Max, Q, QuerySet, Sum
+
+from doudi.core.access import jurisdiction_prefix
+from doudi.core.models import Region, User
+from doudi.datapool import store
+from doudi.datapool.catalog import Interface, load_catalog
+from doudi.datapool.ingest import stored_schema
+from doudi.datapool.models import IngestFile, LinkReview, QuarantineRow, ReturnReceipt, StoreFile
+
+
+def pool_connection(*, threads: int | None = None) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with every interface's views over the committed store files."""
+    root = store.pool_root()
+    files: dict[str, list[str]] = {}
+    for interface, path in (StoreFile.objects.filter(ingest__status=IngestFile.Status.COMMITTED)
+                            .order_by("id").values_list("interface", "path")):
+        files.setdefault(interface, []).append(path)
+    export_overrides(root)
+    con = store.connect(threads=threads)
+    catalog = load_catalog()
+    store.create_views(con, root, files,
+                       [(i.code, i.person_field or None, stored_schema(i)) for i in catalog])
+    return con
+
+
+def export_overrides(root: Path) -> None:
+    """Write clerks' link decisions where the views read them."""
+    import pyarrow as pa
+
+    from doudi.datapool.models import LinkOverride
+
+    rows = list(LinkOverride.objects.values_list("interface", "record_key", "person_id"))
+    table = pa.table({
+        "interface": pa.array([r[0] for r in rows], pa.string()),
+        "record_key": pa.array([r[1] for r in rows], pa.string()),
+        "person_id": pa.array([r[2] for r in rows], pa.int64()),
+    })
+    store.atomic_write_table(table, root / store.OVERRIDES)
+
+
+@dataclass(frozen=True)
+class InterfaceStatus:
+    interface: Interface
+    last: IngestFile | None
+    files: int
+    rows: int
+    accepted: int
+    quarantined: int
+    failed: int
+
+
+def catalog_status() -> list[InterfaceStatus]:
+    """Each interface with its freshness: last file received, totals, errors."""
+    totals = {
+        r["interface"]: r
+        for r in IngestFile.objects.values("interface").annotate(
+            files=Count("id"), rows=Sum("rows"), accepted=Sum("accepted"),
+            quarantined=Sum("quarantined"),
+            failed=Count("id", filter=Q(status=IngestFile.Status.FAILED)), last=Max("id"))
+    }
+    last_files = IngestFile.objects.in_bulk([t["last"] for t in totals.values()])
+    out = []
+    for interface in load_catalog():
+        t = totals.get(interface.code)
+        out.append(InterfaceStatus(
+            interface=interface, last=last_files.get(t["last"]) if t else None,
+            files=t["files"] if t else 0, rows=t["rows"] or 0 if t else 0,
+            accepted=t["accepted"] or 0 if t else 0, quarantined=t["quarantined"] or 0 if t else 0,
+            failed=t["failed"] if t else 0,
+        ))
+    return out
+
+
+def ingest_files(*, interface: str = "") -> QuerySet[IngestFile]:
+    qs = IngestFile.objects.select_related("uploaded_by")
+    return qs.filter(interface=interface) if interface else qs
+
+
+def quarantine_rows(*, ingest: IngestFile) -> QuerySet[QuarantineRow]:
+    return ingest.quarantine.all()
+
+
+def reviews_for_user(*, user: User, status: str = LinkReview.Status.PENDING) -> QuerySet[LinkReview]:
+    prefix = jurisdiction_prefix(user)
+    if prefix is None:
+        return LinkReview.objects.none()
+    return (LinkReview.objects.filter(status=status, region__code__startswith=prefix)
+            .select_related("candidate", "candidate__residence_region", "ingest"))
+
+
+def town_of(user: User) -> Region | None:
+    """The town whose returned data the user sees (their town, or the town above their village)."""
+    region = user.region
+    if region is None:
+        return None
+    if region.level == "village":
+        return region.parent
+    if region.level == "town":
+        return region
+    return None
+
+
+@dataclass(frozen=True)
+class ReturnedFacts:
+    interface: Interface
+    rows: list[dict[str, object]]
+    new: int
+    total: int
+    up_to_ingest: int
+
+
+def returned_facts(*, town: Region, since_ingest: dict[str, int] | None = None,
+                   limit: int = 200) -> list[ReturnedFacts]:
+    """The pool's facts about the town's people, per returned interface, newest first, with how
+    many arrived since the town last looked."""
+    since = since_ingest if since_ingest is not None else dict(
+        ReturnReceipt.objects.filter(town=town).values_list("interface", "up_to_ingest"))
+    con = pool_connection()
+    out = []
+    for interface in load_catalog():
+        if not interface.returned_to_towns or not interface.person_field:
+            continue
+        base = f"""
+            FROM {interface.code} r JOIN registry_persons p ON p.person_id = r.person_id
+            WHERE p.town_code = ?
+        """
+        total, newest, new = con.execute(
+            f"SELECT count(*), coalesce(max(r._ingest), 0), "
+            f"count(*) FILTER (WHERE r._ingest > ?) {base}",
+            [since.get(interface.code, 0), town.code],
+        ).fetchone()
+        if not total:
+            continue
+        shown = [f.name for f in interface.fields if f.type not in {"id_number"}][:6]
+        cols = ", ".join(f"r.\"{c}\"" for c in shown)
+        rows = con.execute(
+            f"SELECT p.person_id, p.name AS person_name, p.village_code, r._ingest, r._file, "
+            f"r._line, r._received_at, {cols} {base} ORDER BY r._ingest DESC, r._line LIMIT ?",
+            [town.code, limit],
+        ).fetchall()
+        names = ["person_id", "person_name", "village_code", "_ingest", "_file", "_line",
+                 "_received_at", *shown]
+        seen = since.get(interface.code, 0)
+        facts = []
+        for r in rows:
+            fact = dict(zip(names, r, strict=True))
+            fact["is_new"] = fact["_ingest"] > seen
+            facts.append(fact)
+        out.append(ReturnedFacts(interface, facts, int(new), int(total), int(newest)))
+    return out
+
+
+def share_rates() -> dict[str, object]:
+    """数据返还 share rate: items returned (shown to the town) / items due, per town and interface."""
+    con = pool_connection()
+    receipts = list(ReturnReceipt.objects.values_list("town_id", "interface", "up_to_ingest"))
+    import pyarrow as pa
+
+    con.register("receipts", pa.table({
+        "town_code": pa.array([r[0] for r in receipts], pa.string()),
+        "interface": pa.array([r[1] for r in receipts], pa.string()),
+        "up_to": pa.array([r[2] for r in receipts], pa.int64()),
+    }))
+    parts = []
+    for interface in load_catalog():
+        if interface.returned_to_towns and interface.person_field:
+            parts.append(f"""
+                SELECT '{interface.code}' AS interface, p.town_code, r._ingest
+                FROM {interface.code} r JOIN registry_persons p ON p.person_id = r.person_id
+            """)
+    if not parts:
+        return {"towns": [], "interfaces": []}
+    con.execute("CREATE TEMP VIEW due AS " + " UNION ALL ".join(parts))
+    by_town = con.execute("""
+        SELECT d.town_code, count(*) AS due,
+               count(*) FILTER (WHERE d._ingest <= coalesce(rc.up_to, 0)) AS returned
+        FROM due d LEFT JOIN receipts rc
+             ON rc.town_code = d.town_code AND rc.interface = d.interface
+        GROUP BY d.town_code ORDER BY d.town_code
+    """).fetchall()
+    by_interface = con.execute("""
+        SELECT d.interface, count(*) AS due,
+               count(*) FILTER (WHERE d._ingest <= coalesce(rc.up_to, 0)) AS returned
+        FROM due d LEFT JOIN receipts rc
+             ON rc.town_code = d.town_code AND rc.interface = d.interface
+        GROUP BY d.interface ORDER BY d.interface
+    """).fetchall()
+    names = dict(Region.objects.filter(level="town").values_list("code", "name"))
+    return {
+        "towns": [{"code": t, "name": names.get(t, t), "due": d, "returned": r,
+                   "rate": (r / d) if d else 1.0} for t, d, r in by_town],
+        "interfaces": [{"code": i, "name": load_catalog().get(i).name, "due": d, "returned": r,
+                        "rate": (r / d) if d else 1.0} for i, d, r in by_interface],
+    }
+
+

@@ -1,0 +1,190 @@
+"""The data pool's store: Parquet files partitioned by interface and period, read through DuckDB.
+
+Layout under ``<DOUDI_DATA_DIR>/pool``::
+
+    <interface>/period=2024-05/i<ingest id>-<n>.parquet   rows accepted from one file
+    registry/persons.parquet, registry/households.parquet  the registry, exported for joins
+    links/overrides.parquet                                 clerical link decisions
+    staging/                                                files being written
+
+A file becomes part of the store only when its row in the manifest (``datapool.StoreFile``) commits,
+in the same database transaction that marks the ingest committed. Files are written to ``staging``
+and renamed into place just before that commit; if the process dies anywhere in between, the files
+are not in the manifest, so no view ever sees them (and :func:`remove_orphans` deletes them later).
+Views are built from the manifest only.
+
+Views (in every connection from :func:`connect`):
+
+- ``<interface>_all``: every version of every accepted row, with provenance (``_ingest``,
+  ``_line``, ``_received_at``, ``_file``), ``record_key``, ``content_hash``;
+- ``<interface>``: the current version of each record (a corrected row supersedes the row it
+  corrects: latest received wins), with ``person_id`` resolved through the registry (exact ID
+  match), then clerical decisions, then accepted probabilistic links;
+- ``registry_persons``, ``registry_households``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+REGISTRY_PERSONS = "registry/persons.parquet"
+REGISTRY_HOUSEHOLDS = "registry/households.parquet"
+OVERRIDES = "links/overrides.parquet"
+
+PERSONS_SCHEMA = pa.schema([
+    ("person_id", pa.int64()), ("id_index", pa.string()), ("name", pa.string()),
+    ("name_pinyin", pa.string()), ("sex", pa.string()), ("birth_date", pa.date32()),
+    ("status", pa.string()), ("household_id", pa.int64()), ("relation", pa.string()),
+    ("village_code", pa.string()), ("town_code", pa.string()), ("county_code", pa.string()),
+    ("hukou_village_code", pa.string()), ("residence_type", pa.string()),
+])
+HOUSEHOLDS_SCHEMA = pa.schema([
+    ("household_id", pa.int64()), ("number", pa.string()), ("village_code", pa.string()),
+    ("town_code", pa.string()), ("county_code", pa.string()), ("residence_type", pa.string()),
+    ("status", pa.string()),
+])
+OVERRIDES_SCHEMA = pa.schema([
+    ("interface", pa.string()), ("record_key", pa.string()), ("person_id", pa.int64()),
+])
+
+
+def pool_root() -> Path:
+    from django.conf import settings
+
+    root = Path(settings.DATA_DIR) / "pool"
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def connect(root: Path | None = None, *, threads: int | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection with no network access and no extension downloads."""
+    config = {"autoinstall_known_extensions": "false", "autoload_known_extensions": "false",
+              "enable_progress_bar": "false"}
+    if threads:
+        config["threads"] = str(threads)
+    con = duckdb.connect(database=":memory:", config=config)
+    return con
+
+
+def atomic_write_table(table: pa.Table, path: Path) -> None:
+    """Write a Parquet file under a temporary name, then rename it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{time.monotonic_ns()}")
+    pq.write_table(table, tmp, compression="zstd")
+    os.replace(tmp, path)
+
+
+def stage_files(
+    root: Path, interface: str, ingest_id: int, parts: Mapping[str, pa.Table]
+) -> list[tuple[str, Path, int]]:
+    """Write each period's rows into ``staging``; returns (period, staged path, rows)."""
+    staging = root / "staging" / f"i{ingest_id}"
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir(parents=True)
+    out = []
+    for n, (period, table) in enumerate(sorted(parts.items())):
+        path = staging / f"{interface}--{period}--{n}.parquet"
+        pq.write_table(table, path, compression="zstd", row_group_size=1 << 20)
+        out.append((period, path, table.num_rows))
+    return out
+
+
+def publish(root: Path, interface: str, ingest_id: int,
+            staged: Iterable[tuple[str, Path, int]]) -> list[tuple[str, str, int]]:
+    """Move staged files to their final place (still invisible until the manifest commits)."""
+    final = []
+    for n, (period, path, rows) in enumerate(staged):
+        rel = f"{interface}/period={period}/i{ingest_id}-{n}.parquet"
+        target = root / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(path, target)
+        final.append((period, rel, rows))
+    shutil.rmtree(root / "staging" / f"i{ingest_id}", ignore_errors=True)
+    return final
+
+
+def remove_orphans(root: Path, manifest: set[str], *, older_than_seconds: float = 0) -> list[str]:
+    """Delete data files that no manifest row names (left by a crash); returns what was removed."""
+    removed = []
+    now = time.time()
+    for path in root.glob("*/period=*/*.parquet"):
+        rel = path.relative_to(root).as_posix()
+        if rel not in manifest and now - path.stat().st_mtime >= older_than_seconds:
+            path.unlink()
+            removed.append(rel)
+    staging = root / "staging"
+    if staging.exists():
+        for child in staging.iterdir():
+            if now - child.stat().st_mtime >= older_than_seconds:
+                shutil.rmtree(child, ignore_errors=True) if child.is_dir() else child.unlink()
+                removed.append(child.relative_to(root).as_posix())
+    return removed
+
+
+def _sql_list(paths: Iterable[str]) -> str:
+    return "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
+
+
+def create_views(
+    con: duckdb.DuckDBPyConnection,
+    root: Path,
+    files_by_interface: Mapping[str, list[str]],
+    interfaces: Iterable[tuple[str, str | None, pa.Schema]],
+) -> None:
+    """(Re)create the views. ``interfaces`` gives (code, person_field or None, stored schema) for
+    every interface of the catalog, so that an interface with no data yet has empty, typed views."""
+    persons = root / REGISTRY_PERSONS
+    households = root / REGISTRY_HOUSEHOLDS
+    overrides = root / OVERRIDES
+    for name, path, schema in (("registry_persons", persons, PERSONS_SCHEMA),
+                               ("registry_households", households, HOUSEHOLDS_SCHEMA),
+                               ("link_overrides", overrides, OVERRIDES_SCHEMA)):
+        if path.exists():
+            con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet('{path}')")
+        else:
+            con.register(f"_{name}_empty", schema.empty_table())
+            con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM _{name}_empty")
+    for code, person_field, schema in interfaces:
+        files = [str(root / f) for f in files_by_interface.get(code, [])]
+        if not files:
+            con.register(f"_{code}_empty", schema.empty_table())
+            con.execute(f"CREATE OR REPLACE VIEW {code}_all AS SELECT * FROM _{code}_empty")
+        else:
+            con.execute(
+                f"CREATE OR REPLACE VIEW {code}_all AS SELECT * FROM "
+                f"read_parquet({_sql_list(files)}, union_by_name = true)"
+            )
+        if person_field:
+            con.execute(f"""
+                CREATE OR REPLACE VIEW {code} AS
+                WITH cur AS (
+                    SELECT * FROM {code}_all
+                    QUALIFY row_number() OVER (PARTITION BY record_key
+                                               ORDER BY _ingest DESC, _line DESC) = 1
+                )
+                SELECT cur.*,
+                       coalesce(o.person_id, p.person_id, cur.prob_person_id) AS person_id,
+                       CASE WHEN o.person_id IS NOT NULL THEN 'clerical'
+                            WHEN p.person_id IS NOT NULL THEN 'exact'
+                            WHEN cur.prob_person_id IS NOT NULL THEN 'probabilistic'
+                       END AS link_method
+                FROM cur
+                LEFT JOIN registry_persons p ON p.id_index = cur.id_index
+                LEFT JOIN link_overrides o
+                       ON o.interface = '{code}' AND o.record_key = cur.record_key
+            """)
+        else:
+            con.execute(f"""
+                CREATE OR REPLACE VIEW {code} AS SELECT * FROM {code}_all
+                QUALIFY row_number() OVER (PARTITION BY record_key
+                                           ORDER BY _ingest DESC, _line DESC) = 1
+            """)

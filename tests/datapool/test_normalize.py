@@ -15,21 +15,41 @@ def arr(values):
     return pa.array(values, pa.string())
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("2024-01-05", dt.date(2024, 1, 5)), ("2024-1-5", dt.date(2024, 1, 5)),
-    ("2024/1/5", dt.date(2024, 1, 5)), ("2024.01.05", dt.date(2024, 1, 5)),
-    ("2024年1月5日", dt.date(2024, 1, 5)), ("20240105", dt.date(2024, 1, 5)),
-    ("45296", dt.date(2024, 1, 5)), ("45296.0", dt.date(2024, 1, 5)),
-    ("2024-01-05 08:30:00", dt.date(2024, 1, 5)), ("2024-01-05T08:30", dt.date(2024, 1, 5)),
-    ("2024-02-29", dt.date(2024, 2, 29)), (" 2024-01-05 ", dt.date(2024, 1, 5)),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2024-01-05", dt.date(2024, 1, 5)),
+        ("2024-1-5", dt.date(2024, 1, 5)),
+        ("2024/1/5", dt.date(2024, 1, 5)),
+        ("2024.01.05", dt.date(2024, 1, 5)),
+        ("2024年1月5日", dt.date(2024, 1, 5)),
+        ("20240105", dt.date(2024, 1, 5)),
+        ("45296", dt.date(2024, 1, 5)),
+        ("45296.0", dt.date(2024, 1, 5)),
+        ("2024-01-05 08:30:00", dt.date(2024, 1, 5)),
+        ("2024-01-05T08:30", dt.date(2024, 1, 5)),
+        ("2024-02-29", dt.date(2024, 2, 29)),
+        (" 2024-01-05 ", dt.date(2024, 1, 5)),
+    ],
+)
 def test_dates_accepted(text, expected):
     values, ok = parse_dates(arr([text]))
     assert values.to_pylist() == [expected] and ok.to_pylist() == [True]
 
 
-@pytest.mark.parametrize("text", ["2023-02-29", "2024-13-01", "2024-00-10", "20241301", "abc",
-                                  "1700-01-01", "99999", "2024-01-32"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2023-02-29",
+        "2024-13-01",
+        "2024-00-10",
+        "20241301",
+        "abc",
+        "1700-01-01",
+        "99999",
+        "2024-01-32",
+    ],
+)
 def test_dates_refused(text):
     values, ok = parse_dates(arr([text]))
     assert values.to_pylist() == [None] and ok.to_pylist() == [False]
@@ -40,11 +60,19 @@ def test_empty_date_is_null_but_ok():
     assert values.to_pylist() == [None, None] and ok.to_pylist() == [True, True]
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("1234.5", Decimal("1234.50")), ("1,234.50", Decimal("1234.50")), ("¥1234.5", Decimal("1234.50")),
-    ("1234.5元", Decimal("1234.50")), ("0.125", Decimal("0.13")), ("-3", Decimal("-3.00")),
-    (" 88 ", Decimal("88.00")), ("￥ 2，000", Decimal("2000.00")),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1234.5", Decimal("1234.50")),
+        ("1,234.50", Decimal("1234.50")),
+        ("¥1234.5", Decimal("1234.50")),
+        ("1234.5元", Decimal("1234.50")),
+        ("0.125", Decimal("0.13")),
+        ("-3", Decimal("-3.00")),
+        (" 88 ", Decimal("88.00")),
+        ("￥ 2，000", Decimal("2000.00")),
+    ],
+)
 def test_decimals(text, expected):
     values, ok = parse_decimals(arr([text]))
     assert values.to_pylist() == [expected] and ok.to_pylist() == [True]
@@ -56,8 +84,14 @@ def test_decimals_refused(text):
     assert values.to_pylist() == [None] and ok.to_pylist() == [False]
 
 
-GRADE = Field(name="grade", header="残疾等级", type="enum", values=MappingProxyType({
-    "1": ("一级", "1级", "壹级", "一级残疾"), "2": ("二级",), "3": ("三级",), "4": ("四级",)}))
+GRADE = Field(
+    name="grade",
+    header="残疾等级",
+    type="enum",
+    values=MappingProxyType(
+        {"1": ("一级", "1级", "壹级", "一级残疾"), "2": ("二级",), "3": ("三级",), "4": ("四级",)}
+    ),
+)
 
 
 def test_enum_spellings():
@@ -67,25 +101,46 @@ def test_enum_spellings():
 
 
 INTERFACE = Interface(
-    code="t", name="测试", department="health", description="", frequency="daily",
-    uses=("warning",), key=("id_number", "day"), subject="person",
-    fields=(Field("id_number", "身份证号", "id_number"), Field("name", "姓名", "string"),
-            Field("day", "日期", "date"), Field("amount", "金额", "decimal", required=False),
-            GRADE),
-    period_field="day", person_field="id_number", name_field="name",
+    code="t",
+    name="测试",
+    department="health",
+    description="",
+    frequency="daily",
+    uses=("warning",),
+    key=("id_number", "day"),
+    subject="person",
+    fields=(
+        Field("id_number", "身份证号", "id_number"),
+        Field("name", "姓名", "string"),
+        Field("day", "日期", "date"),
+        Field("amount", "金额", "decimal", required=False),
+        GRADE,
+    ),
+    period_field="day",
+    person_field="id_number",
+    name_field="name",
 )
 
 
 def test_row_reasons_and_id_normalisation():
-    raw = pa.table({
-        "id_number": arr(["370602800101001", "37060219800101001x", "370602198001010013", "",
-                          "370602198001010012"]),
-        "name": arr(["张 三", "李四", "王五", "", "赵六"]),
-        "day": arr(["2024-01-05", "2024-13-01", "20240105", "2024-01-05", "2024-01-05"]),
-        "amount": arr(["1", "2", "x", "", ""]),
-        "grade": arr(["一级", "1", "1", "1", ""]),
-        "_line": pa.array([2, 3, 4, 5, 6], pa.int64()),
-    })
+    raw = pa.table(
+        {
+            "id_number": arr(
+                [
+                    "370602800101001",
+                    "37060219800101001x",
+                    "370602198001010013",
+                    "",
+                    "370602198001010012",
+                ]
+            ),
+            "name": arr(["张 三", "李四", "王五", "", "赵六"]),
+            "day": arr(["2024-01-05", "2024-13-01", "20240105", "2024-01-05", "2024-01-05"]),
+            "amount": arr(["1", "2", "x", "", ""]),
+            "grade": arr(["一级", "1", "1", "1", ""]),
+            "_line": pa.array([2, 3, 4, 5, 6], pa.int64()),
+        }
+    )
     out = normalize(INTERFACE, raw, today=dt.date(2026, 1, 1))
     reasons = out.reason.to_pylist()
     assert reasons[0] is None

@@ -10,11 +10,18 @@ import xlsxwriter
 
 from doudi.datapool.readers import UnreadableFile, read_file
 
-HEADERS = {"身份证号": "id_number", "公民身份号码": "id_number", "姓名": "name",
-           "入院日期": "admission_date", "医疗总费用": "total_cost"}
+HEADERS = {
+    "身份证号": "id_number",
+    "公民身份号码": "id_number",
+    "姓名": "name",
+    "入院日期": "admission_date",
+    "医疗总费用": "total_cost",
+}
 REQUIRED = ["id_number", "name", "admission_date"]
-ROWS = [("370602198001010012", "张三", "2024-01-05", "1234.5"),
-        ("11010519491231002X", "李四", "2024/1/6", "88")]
+ROWS = [
+    ("370602198001010012", "张三", "2024-01-05", "1234.5"),
+    ("11010519491231002X", "李四", "2024/1/6", "88"),
+]
 
 
 def col(read, name):
@@ -22,8 +29,9 @@ def col(read, name):
 
 
 def write_csv(path, text, encoding):
-    path.write_bytes(text.encode(encoding) if encoding != "utf-8-sig"
-                     else b"\xef\xbb\xbf" + text.encode("utf-8"))
+    path.write_bytes(
+        text.encode(encoding) if encoding != "utf-8-sig" else b"\xef\xbb\xbf" + text.encode("utf-8")
+    )
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gbk", "gb18030"])
@@ -39,18 +47,22 @@ def test_csv_encodings_are_detected(tmp_path, encoding):
 
 def test_gb18030_only_character(tmp_path):
     path = tmp_path / "a.csv"
-    path.write_bytes("身份证号,姓名,入院日期\n370602198001010012,𠀾小明,2024-01-05\n".encode("gb18030"))
+    path.write_bytes(
+        "身份证号,姓名,入院日期\n370602198001010012,𠀾小明,2024-01-05\n".encode("gb18030")
+    )
     assert col(read_file(path, HEADERS, REQUIRED), "name") == ["𠀾小明"]
 
 
 def test_csv_title_rows_blank_lines_and_total_row_keep_line_numbers(tmp_path):
-    text = ("2024年1月 住院结算明细\n制表单位：市医保局,,,\n\n"
-            "身份证号,姓名,入院日期,医疗总费用\n"
-            "370602198001010012,张三,2024-01-05,1234.5\n"
-            "\n"
-            ",,,\n"
-            "11010519491231002X,李四,20240106,88\n"
-            "合计,,,1322.5\n")
+    text = (
+        "2024年1月 住院结算明细\n制表单位：市医保局,,,\n\n"
+        "身份证号,姓名,入院日期,医疗总费用\n"
+        "370602198001010012,张三,2024-01-05,1234.5\n"
+        "\n"
+        ",,,\n"
+        "11010519491231002X,李四,20240106,88\n"
+        "合计,,,1322.5\n"
+    )
     path = tmp_path / "a.csv"
     path.write_text(text, encoding="utf-8")
     read = read_file(path, HEADERS, REQUIRED)
@@ -80,8 +92,10 @@ def test_csv_crlf(tmp_path):
 
 def test_alias_header_and_extra_columns(tmp_path):
     path = tmp_path / "a.csv"
-    path.write_text("序号,公民身份号码,姓名,入院日期,备注\n1,370602198001010012,张三,2024-01-05,x\n",
-                    encoding="utf-8")
+    path.write_text(
+        "序号,公民身份号码,姓名,入院日期,备注\n1,370602198001010012,张三,2024-01-05,x\n",
+        encoding="utf-8",
+    )
     read = read_file(path, HEADERS, REQUIRED)
     assert col(read, "id_number") == ["370602198001010012"]
     assert set(read.extra_headers) == {"序号", "备注"}
@@ -147,22 +161,45 @@ def test_xls_written_by_libreoffice(tmp_path):
     sheet.write_row(0, 0, ["身份证号", "姓名", "入院日期"])
     sheet.write_row(1, 0, ["370602198001010012", "张三", "2024-01-05"])
     book.close()
-    subprocess.run([office, "--headless", "--convert-to", "xls", "--outdir", str(tmp_path),
-                    str(src)], check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [office, "--headless", "--convert-to", "xls", "--outdir", str(tmp_path), str(src)],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     read = read_file(tmp_path / "a.xls", HEADERS, REQUIRED)
     assert read.format == "xls" and col(read, "name") == ["张三"]
 
 
 def test_json_lines_with_chinese_or_field_keys_and_a_bad_line(tmp_path):
     path = tmp_path / "a.jsonl"
-    lines = [json.dumps({"身份证号": "370602198001010012", "姓名": "张三", "入院日期": "2024-01-05"},
-                        ensure_ascii=False),
-             "",
-             "{not json",
-             json.dumps({"身份证号": "11010519491231002X", "姓名": "李四", "入院日期": 20240106},
-                        ensure_ascii=False)]
+    lines = [
+        json.dumps(
+            {"身份证号": "370602198001010012", "姓名": "张三", "入院日期": "2024-01-05"},
+            ensure_ascii=False,
+        ),
+        "",
+        "{not json",
+        json.dumps(
+            {"身份证号": "11010519491231002X", "姓名": "李四", "入院日期": 20240106},
+            ensure_ascii=False,
+        ),
+    ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     read = read_file(path, HEADERS, REQUIRED)
     assert col(read, "_line") == [1, 3, 4]
     assert col(read, "_bad_json") == [False, True, False]
     assert col(read, "admission_date") == ["2024-01-05", "", "20240106"]
+
+
+def test_committed_libreoffice_xls_fixture():
+    from pathlib import Path
+
+    path = Path(__file__).parent / "fixtures" / "libreoffice_export.xls"
+    read = read_file(path, HEADERS, REQUIRED)
+    assert read.format == "xls"
+    assert col(read, "name") == ["张三", "李四"]
+    assert col(read, "_line") == [4, 5]
+    assert col(read, "admission_date") == ["45296", "2024/1/6"]
+    assert col(read, "total_cost") == ["1234.5", "1,234.50"]
+    assert read.skipped == {"blank": 1, "total": 1}

@@ -33,8 +33,11 @@ class SummaryOut(Schema):
     ingest_id: int
 
 
-@router.post("/{code}/rows", response=SummaryOut,
-             summary="推送数据行 / push rows (keys: Chinese headers or field names)")
+@router.post(
+    "/{code}/rows",
+    response=SummaryOut,
+    summary="推送数据行 / push rows (keys: Chinese headers or field names)",
+)
 def push_rows(request: HttpRequest, code: str, payload: RowsIn):  # type: ignore[no-untyped-def]
     try:
         load_catalog().get(code)
@@ -45,8 +48,9 @@ def push_rows(request: HttpRequest, code: str, payload: RowsIn):  # type: ignore
     if len(payload.rows) > 100_000:
         raise HttpError(413, "一次最多推送 100,000 行 / at most 100,000 rows per push")
     try:
-        ingest = services.ingest_rows(user=request.auth, interface=code, rows=payload.rows,
-                                      batch_name=payload.batch[:200])
+        ingest = services.ingest_rows(
+            user=request.auth, interface=code, rows=payload.rows, batch_name=payload.batch[:200]
+        )
     except PermissionDenied as exc:
         raise HttpError(403, "无权推送数据 / not allowed to push data") from exc
     except UnreadableFile as exc:

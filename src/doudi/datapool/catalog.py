@@ -218,6 +218,8 @@ class Interface:
     name_field: str | None = None
     area_field: str | None = None
     returned_to_towns: str | None = None
+    #: the department's short name (filled in by the loader; not part of the declaration)
+    department_short: str = dc_field(default="", compare=False)
 
     @functools.cached_property
     def _by_name(self) -> Mapping[str, Field]:
@@ -253,8 +255,9 @@ class Interface:
 
     @property
     def label(self) -> str:
-        """Display label, e.g. "医保住院结算（medical_inpatient）"."""
-        return f"{self.name}（{self.code}）"
+        """Display label: the department's short name and the interface name, e.g.
+        "医保·医保住院结算" (just the name if the department is unknown)."""
+        return f"{self.department_short}·{self.name}" if self.department_short else self.name
 
     @property
     def returned(self) -> bool:
@@ -327,7 +330,7 @@ def clear_cache() -> None:
     _load_cached.cache_clear()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _load_cached(directory: Path) -> Catalog:
     return _load(directory)
 
@@ -459,7 +462,7 @@ def _build_field(path: Path, entry: Any, n: int) -> Field:
         if not isinstance(raw_values, dict) or not raw_values:
             raise CatalogError(path, f"{where}enum field needs values = {{canonical = [...]}}")
         owner: dict[str, str] = {}
-        for canonical, spellings in raw_values.items():
+        for canonical in raw_values:
             if not canonical.strip():
                 raise CatalogError(path, f"{where}empty canonical value")
             spelled = _string_list(path, raw_values, canonical, f"{where}values.")
@@ -498,9 +501,7 @@ def _build_interface(
     name = _text(path, data, "name", "", required=True)
     department = _text(path, data, "department", "", required=True)
     if department not in departments:
-        raise CatalogError(
-            path, f"unknown department {department!r} (not in {DEPARTMENTS_FILE})"
-        )
+        raise CatalogError(path, f"unknown department {department!r} (not in {DEPARTMENTS_FILE})")
     description = _text(path, data, "description", "", required=False)
 
     frequency = _text(path, data, "frequency", "", required=True)
@@ -547,7 +548,7 @@ def _build_interface(
         f = by_name[value]
         if type_ is not None and f.type != type_:
             raise CatalogError(
-                path, f"{key} {value!r} must be a {type_} field, not {f.type}"
+                path, f"{key} {value!r} must be a field of type {type_}, not {f.type}"
             )
         if not f.required:
             raise CatalogError(path, f"{key} {value!r} must be a required field")
@@ -596,4 +597,5 @@ def _build_interface(
         name_field=name_field,
         area_field=area_field,
         returned_to_towns=returned_to_towns,
+        department_short=departments[department].short,
     )

@@ -21,8 +21,11 @@ def main(argv: Sequence[str]) -> int:
         description="把部门数据文件接收入数据池 / ingest department files into the data pool",
     )
     parser.add_argument("--interface", required=True, help="接口代码 / interface code")
-    parser.add_argument("--no-probabilistic", action="store_true",
-                        help="只做身份证号精确匹配 / exact ID matching only")
+    parser.add_argument(
+        "--no-probabilistic",
+        action="store_true",
+        help="只做身份证号精确匹配 / exact ID matching only",
+    )
     parser.add_argument("files", nargs="+", type=Path)
     args = parser.parse_args(list(argv))
     bootstrap.setup()
@@ -44,11 +47,14 @@ def main(argv: Sequence[str]) -> int:
             status = 1
             continue
         try:
-            ingest = ingest_file(args.interface, path, options=IngestOptions(
-                probabilistic=not args.no_probabilistic))
+            ingest = ingest_file(
+                args.interface, path, options=IngestOptions(probabilistic=not args.no_probabilistic)
+            )
         except UnreadableFile as exc:
-            print(f"{path}: 无法读取，未做任何更改：{exc.zh} / cannot read, nothing changed: {exc.en}",
-                  file=sys.stderr)
+            print(
+                f"{path}: 无法读取，未做任何更改：{exc.zh} / cannot read, nothing changed: {exc.en}",
+                file=sys.stderr,
+            )
             status = 1
             continue
         summary = ingest.summary()

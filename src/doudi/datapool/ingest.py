@@ -51,18 +51,31 @@ from doudi.datapool.registry_export import registry_export
 log = logging.getLogger(__name__)
 
 PROVENANCE = [
-    ("record_key", pa.string()), ("content_hash", pa.string()), ("_ingest", pa.int64()),
-    ("_line", pa.int64()), ("_received_at", pa.timestamp("us", tz="UTC")),
+    ("record_key", pa.string()),
+    ("content_hash", pa.string()),
+    ("_ingest", pa.int64()),
+    ("_line", pa.int64()),
+    ("_received_at", pa.timestamp("us", tz="UTC")),
     ("_file", pa.string()),
 ]
 ID_COLUMNS = [
-    ("id_index", pa.string()), ("id_masked", pa.string()), ("id_valid", pa.bool_()),
-    ("id_birth_date", pa.date32()), ("id_sex", pa.string()), ("id_region", pa.string()),
-    ("prob_person_id", pa.int64()), ("prob_score", pa.float64()),
+    ("id_index", pa.string()),
+    ("id_masked", pa.string()),
+    ("id_valid", pa.bool_()),
+    ("id_birth_date", pa.date32()),
+    ("id_sex", pa.string()),
+    ("id_region", pa.string()),
+    ("prob_person_id", pa.int64()),
+    ("prob_score", pa.float64()),
 ]
 _ARROW_TYPES = {
-    "string": pa.string(), "date": pa.date32(), "decimal": norm.DECIMAL, "integer": pa.int64(),
-    "enum": pa.string(), "boolean": pa.bool_(), "region_code": pa.string(),
+    "string": pa.string(),
+    "date": pa.date32(),
+    "decimal": norm.DECIMAL,
+    "integer": pa.int64(),
+    "enum": pa.string(),
+    "boolean": pa.bool_(),
+    "region_code": pa.string(),
 }
 
 
@@ -98,28 +111,34 @@ def _mask_ids(raw: pa.Array) -> pa.Array:
     s = pc.utf8_upper(pc.replace_substring_regex(pc.fill_null(raw, ""), r"\s", ""))
     n = pc.utf8_length(s)
     masked = pc.binary_join_element_wise(
-        pc.utf8_slice_codeunits(s, 0, 6), pa.scalar("********"),
-        pc.utf8_slice_codeunits(s, -4), "")
-    return pc.if_else(pc.greater_equal(n, 15), masked,
-                      pc.if_else(pc.greater(n, 0), pa.scalar("****"), pa.scalar(None, pa.string())))
+        pc.utf8_slice_codeunits(s, 0, 6), pa.scalar("********"), pc.utf8_slice_codeunits(s, -4), ""
+    )
+    return pc.if_else(
+        pc.greater_equal(n, 15),
+        masked,
+        pc.if_else(pc.greater(n, 0), pa.scalar("****"), pa.scalar(None, pa.string())),
+    )
 
 
 def _id_parts(raw: pa.Array, normalized: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array]:
     """Birth date, sex and area code read from the number, also when it is invalid (a wrong check
     character still leaves a usable birth date for linkage)."""
-    s = pc.coalesce(normalized, pc.utf8_upper(pc.replace_substring_regex(
-        pc.fill_null(raw, ""), r"\s", "")))
+    s = pc.coalesce(
+        normalized, pc.utf8_upper(pc.replace_substring_regex(pc.fill_null(raw, ""), r"\s", ""))
+    )
     is18 = pc.equal(pc.utf8_length(s), 18)
     birth_text = pc.if_else(is18, pc.utf8_slice_codeunits(s, 6, 14), "")
     birth, _ = norm.parse_dates(birth_text)
     digit17 = pc.utf8_slice_codeunits(s, 16, 17)
     odd = pc.is_in(digit17, value_set=pa.array(list("13579")))
     even = pc.is_in(digit17, value_set=pa.array(list("02468")))
-    sex = pc.if_else(pc.and_(is18, odd), "M",
-                     pc.if_else(pc.and_(is18, even), "F", pa.scalar(None, pa.string())))
+    sex = pc.if_else(
+        pc.and_(is18, odd), "M", pc.if_else(pc.and_(is18, even), "F", pa.scalar(None, pa.string()))
+    )
     region = pc.utf8_slice_codeunits(s, 0, 6)
-    region = pc.if_else(pc.match_substring_regex(region, r"^\d{6}$"), region,
-                        pa.scalar(None, pa.string()))
+    region = pc.if_else(
+        pc.match_substring_regex(region, r"^\d{6}$"), region, pa.scalar(None, pa.string())
+    )
     return birth, sex, region
 
 
@@ -134,8 +153,14 @@ def _quarantine_rows(raw: RawRead, reason: pa.Array, ingest: IngestFile) -> list
     out = []
     for i, line in enumerate(table["_line"].to_pylist()):
         row = {c: data[c][i] for c in columns}
-        out.append(QuarantineRow(ingest=ingest, line=line, reason=reasons[i][:300],
-                                 data_enc=crypto.encrypt(json.dumps(row, ensure_ascii=False))))
+        out.append(
+            QuarantineRow(
+                ingest=ingest,
+                line=line,
+                reason=reasons[i][:300],
+                data_enc=crypto.encrypt(json.dumps(row, ensure_ascii=False)),
+            )
+        )
     return out
 
 
@@ -145,21 +170,27 @@ def _hash_sql(columns: list[str]) -> str:
 
 
 def _existing_keys(con, root: Path, interface: Interface) -> pa.Table:
-    files = list(StoreFile.objects.filter(interface=interface.code,
-                                          ingest__status=IngestFile.Status.COMMITTED)
-                 .values_list("path", flat=True))
+    files = list(
+        StoreFile.objects.filter(
+            interface=interface.code, ingest__status=IngestFile.Status.COMMITTED
+        ).values_list("path", flat=True)
+    )
     if not files:
-        return pa.table({"record_key": pa.array([], pa.string()),
-                         "content_hash": pa.array([], pa.string())})
+        return pa.table(
+            {"record_key": pa.array([], pa.string()), "content_hash": pa.array([], pa.string())}
+        )
     paths = "[" + ", ".join(f"'{root / p}'" for p in files) + "]"
-    return con.execute(f"""
+    return con.sql(f"""
         SELECT record_key, content_hash FROM read_parquet({paths}, union_by_name = true)
         QUALIFY row_number() OVER (PARTITION BY record_key ORDER BY _ingest DESC, _line DESC) = 1
     """).to_arrow_table()
 
 
 def ingest_file(
-    interface_code: str, path: Path, *, file_name: str | None = None,
+    interface_code: str,
+    path: Path,
+    *,
+    file_name: str | None = None,
     options: IngestOptions | None = None,
 ) -> IngestFile:
     """Ingest one file; returns its ledger row (``summary()`` gives the JSON summary).
@@ -173,46 +204,70 @@ def ingest_file(
     data = path.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
     name = file_name or path.name
-    previous = IngestFile.objects.filter(interface=interface.code, sha256=digest,
-                                         status=IngestFile.Status.COMMITTED).first()
+    previous = IngestFile.objects.filter(
+        interface=interface.code, sha256=digest, status=IngestFile.Status.COMMITTED
+    ).first()
     if previous is not None:
         with transaction.atomic():
             dup = IngestFile.objects.create(
-                interface=interface.code, file_name=name, sha256=digest, size=len(data),
-                source=options.source, uploaded_by=options.user,
-                status=IngestFile.Status.DUPLICATE, format=previous.format,
-                encoding=previous.encoding, rows=previous.rows, duplicates=previous.rows,
-                finished_at=timezone.now(), seconds=time.perf_counter() - t0,
+                interface=interface.code,
+                file_name=name,
+                sha256=digest,
+                size=len(data),
+                source=options.source,
+                uploaded_by=options.user,
+                status=IngestFile.Status.DUPLICATE,
+                format=previous.format,
+                encoding=previous.encoding,
+                rows=previous.rows,
+                duplicates=previous.rows,
+                finished_at=timezone.now(),
+                seconds=time.perf_counter() - t0,
                 error=f"与第 {previous.pk} 号接收文件完全相同，未重复入库",
             )
-            audit_record(actor=options.user, event="datapool.ingest_duplicate_file",
-                         subject_type="ingest", subject_id=dup.pk, subject_label=name,
-                         new={"interface": interface.code, "same_as": previous.pk})
+            audit_record(
+                actor=options.user,
+                event="datapool.ingest_duplicate_file",
+                subject_type="ingest",
+                subject_id=dup.pk,
+                subject_label=name,
+                new={"interface": interface.code, "same_as": previous.pk},
+            )
         return dup
     ingest = IngestFile.objects.create(
-        interface=interface.code, file_name=name, sha256=digest, size=len(data),
-        source=options.source, uploaded_by=options.user,
+        interface=interface.code,
+        file_name=name,
+        sha256=digest,
+        size=len(data),
+        source=options.source,
+        uploaded_by=options.user,
     )
     try:
-        raw = read_file(path, interface.headers(),
-                        [f.name for f in interface.fields if f.required])
+        raw = read_file(path, interface.headers(), [f.name for f in interface.fields if f.required])
     except UnreadableFile as exc:
         ingest.status = IngestFile.Status.FAILED
         ingest.error = f"{exc.zh} / {exc.en}"
         ingest.finished_at = timezone.now()
         ingest.seconds = time.perf_counter() - t0
         ingest.save()
-        audit_record(actor=options.user, event="datapool.ingest_failed", subject_type="ingest",
-                     subject_id=ingest.pk, subject_label=name,
-                     new={"interface": interface.code, "error": exc.zh})
+        audit_record(
+            actor=options.user,
+            event="datapool.ingest_failed",
+            subject_type="ingest",
+            subject_id=ingest.pk,
+            subject_label=name,
+            new={"interface": interface.code, "error": exc.zh},
+        )
         raise
     try:
         return _process(interface, raw, ingest, options, t0)
     except Exception as exc:
         log.exception("ingest %s failed", ingest.pk)
         IngestFile.objects.filter(pk=ingest.pk).update(
-            status=IngestFile.Status.FAILED, error=f"处理失败：{exc}"[:2000],
-            finished_at=timezone.now())
+            status=IngestFile.Status.FAILED,
+            error=f"处理失败：{exc}"[:2000],
+            finished_at=timezone.now(),
+        )
         shutil_rm(store.pool_root() / "staging" / f"i{ingest.pk}")
         raise
 
@@ -223,8 +278,9 @@ def shutil_rm(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
 
 
-def _process(interface: Interface, raw: RawRead, ingest: IngestFile, options: IngestOptions,
-             t0: float) -> IngestFile:
+def _process(
+    interface: Interface, raw: RawRead, ingest: IngestFile, options: IngestOptions, t0: float
+) -> IngestFile:
     root = store.pool_root()
     normalized = norm.normalize(interface, raw.table, today=options.today)
     good = pc.is_null(normalized.reason)
@@ -238,22 +294,30 @@ def _process(interface: Interface, raw: RawRead, ingest: IngestFile, options: In
     content_cols = [f.name for f in interface.fields]
     con.register("incoming", table)
     pf = interface.person_field
-    id_index_sql = (f"CASE WHEN \"{pf}\" IS NOT NULL THEN {crypto.blind_index_sql(chr(34) + pf + chr(34))} END"
-                    if pf else "NULL")
-    hashed = con.execute(f"""
+    id_index_sql = (
+        f'CASE WHEN "{pf}" IS NOT NULL THEN {crypto.blind_index_sql(chr(34) + pf + chr(34))} END'
+        if pf
+        else "NULL"
+    )
+    hashed = (
+        con.sql(f"""
         SELECT {_hash_sql(key_cols)} AS record_key,
                {_hash_sql(content_cols)} AS content_hash,
                {id_index_sql} AS id_index,
                row_number() OVER () - 1 AS _pos
         FROM incoming
-    """).to_arrow_table().sort_by("_pos")
+    """)
+        .to_arrow_table()
+        .sort_by("_pos")
+    )
     record_key = hashed["record_key"].combine_chunks()
     content_hash = hashed["content_hash"].combine_chunks()
 
     existing = _existing_keys(con, root, interface)
     con.register("existing", existing)
     con.register("hashed", hashed)
-    flags = con.execute("""
+    flags = (
+        con.sql("""
         SELECT h._pos,
                (e.content_hash = h.content_hash
                 OR row_number() OVER (PARTITION BY h.record_key, h.content_hash
@@ -264,7 +328,10 @@ def _process(interface: Interface, raw: RawRead, ingest: IngestFile, options: In
                    AND row_number() OVER (PARTITION BY h.record_key, h.content_hash
                                           ORDER BY h._pos) = 1) AS correction
         FROM hashed h LEFT JOIN existing e USING (record_key)
-    """).to_arrow_table().sort_by("_pos")
+    """)
+        .to_arrow_table()
+        .sort_by("_pos")
+    )
     duplicate = pc.fill_null(flags["duplicate"].combine_chunks(), False)
     correction = pc.fill_null(flags["correction"].combine_chunks(), False)
     keep = pc.invert(duplicate)
@@ -285,23 +352,35 @@ def _process(interface: Interface, raw: RawRead, ingest: IngestFile, options: In
         raw_ids = table[f"{pf}__raw"].combine_chunks()
         id_norm = table[pf].combine_chunks()
         birth, sex, region = _id_parts(raw_ids, id_norm)
-        columns.update({
-            "id_index": hashed["id_index"].combine_chunks(),
-            "id_masked": _mask_ids(raw_ids),
-            "id_valid": pc.is_valid(id_norm),
-            "id_birth_date": birth, "id_sex": sex, "id_region": region,
-        })
+        columns.update(
+            {
+                "id_index": hashed["id_index"].combine_chunks(),
+                "id_masked": _mask_ids(raw_ids),
+                "id_valid": pc.is_valid(id_norm),
+                "id_birth_date": birth,
+                "id_sex": sex,
+                "id_region": region,
+            }
+        )
         registry_export(root)
-        con.execute(f"CREATE VIEW registry_persons AS SELECT * FROM "
-                    f"read_parquet('{root / store.REGISTRY_PERSONS}')")
-        exact = con.execute("""
+        con.execute(
+            f"CREATE VIEW registry_persons AS SELECT * FROM "
+            f"read_parquet('{root / store.REGISTRY_PERSONS}')"
+        )
+        exact = (
+            con.sql("""
             SELECT h._pos, p.person_id FROM hashed h
             LEFT JOIN registry_persons p ON p.id_index = h.id_index
-        """).to_arrow_table().sort_by("_pos")["person_id"].combine_chunks()
+        """)
+            .to_arrow_table()
+            .sort_by("_pos")["person_id"]
+            .combine_chunks()
+        )
         linked_exact = pc.is_valid(exact)
         if options.probabilistic and interface.name_field:
             person_ids, scores, review_rows = _probabilistic(
-                con, root, table, interface, keep, linked_exact, birth, sex, region, record_key)
+                con, root, table, interface, keep, linked_exact, birth, sex, region, record_key
+            )
         linked = pc.or_(linked_exact, pc.is_valid(person_ids))
     else:
         linked = pa.array(np.zeros(n, bool))
@@ -311,8 +390,11 @@ def _process(interface: Interface, raw: RawRead, ingest: IngestFile, options: In
     columns["content_hash"] = content_hash
     columns["_ingest"] = pa.array(np.full(n, ingest.pk, np.int64))
     columns["_line"] = table["_line"].combine_chunks()
-    columns["_received_at"] = pa.array([received] * n, pa.timestamp("us", tz="UTC")) if n else \
-        pa.array([], pa.timestamp("us", tz="UTC"))
+    columns["_received_at"] = (
+        pa.array([received] * n, pa.timestamp("us", tz="UTC"))
+        if n
+        else pa.array([], pa.timestamp("us", tz="UTC"))
+    )
     columns["_file"] = pa.array([ingest.file_name] * n, pa.string())
     out = pa.table({f.name: columns[f.name] for f in schema}, schema=schema).filter(keep)
 
@@ -339,18 +421,22 @@ def _process(interface: Interface, raw: RawRead, ingest: IngestFile, options: In
         "linked": int(pc.sum(kept_linked).as_py() or 0) if pf else 0,
         "review": len(review_rows),
         "invalid_ids": int(pc.sum(pc.and_(pc.invert(columns["id_valid"]), keep)).as_py() or 0)
-        if pf else 0,
+        if pf
+        else 0,
     }
     counts["unlinked"] = counts["accepted"] - counts["linked"]
     final = store.publish(root, interface.code, ingest.pk, staged)
     with transaction.atomic():
-        StoreFile.objects.bulk_create([
-            StoreFile(ingest=ingest, interface=interface.code, period=p, path=rel, rows=r)
-            for p, rel, r in final
-        ])
+        StoreFile.objects.bulk_create(
+            [
+                StoreFile(ingest=ingest, interface=interface.code, period=p, path=rel, rows=r)
+                for p, rel, r in final
+            ]
+        )
         QuarantineRow.objects.bulk_create(quarantine, batch_size=5000)
-        LinkReview.objects.bulk_create([LinkReview(ingest=ingest, **r) for r in review_rows],
-                                       batch_size=5000)
+        LinkReview.objects.bulk_create(
+            [LinkReview(ingest=ingest, **r) for r in review_rows], batch_size=5000
+        )
         for key, value in counts.items():
             setattr(ingest, key, value)
         ingest.format = raw.format
@@ -361,14 +447,18 @@ def _process(interface: Interface, raw: RawRead, ingest: IngestFile, options: In
         ingest.finished_at = timezone.now()
         ingest.seconds = time.perf_counter() - t0
         ingest.save()
-        audit_record(actor=options.user, event="datapool.ingest", subject_type="ingest",
-                     subject_id=ingest.pk, subject_label=ingest.file_name,
-                     new={"interface": interface.code, **counts})
+        audit_record(
+            actor=options.user,
+            event="datapool.ingest",
+            subject_type="ingest",
+            subject_id=ingest.pk,
+            subject_label=ingest.file_name,
+            new={"interface": interface.code, **counts},
+        )
     return ingest
 
 
-def _probabilistic(con, root, table, interface, keep, linked_exact, birth, sex, region,
-                   record_key):
+def _probabilistic(con, root, table, interface, keep, linked_exact, birth, sex, region, record_key):
     """Probabilistic matching for rows that the exact path did not link."""
     from doudi.datapool import linkage
 
@@ -381,43 +471,58 @@ def _probabilistic(con, root, table, interface, keep, linked_exact, birth, sex, 
     review: list[dict[str, object]] = []
     if len(positions):
         idx = pa.array(positions)
-        candidates = pa.table({
-            "row_id": pa.array(positions, pa.int64()),
-            "name": pc.take(names, idx),
-            "name_pinyin": pa.nulls(len(positions), pa.string()),
-            "birth_date": pc.take(birth, idx),
-            "sex": pc.take(sex, idx),
-            "county_code": pc.take(region, idx),
-            "town_code": pa.nulls(len(positions), pa.string()),
-        })
+        candidates = pa.table(
+            {
+                "row_id": pa.array(positions, pa.int64()),
+                "name": pc.take(names, idx),
+                "name_pinyin": pa.nulls(len(positions), pa.string()),
+                "birth_date": pc.take(birth, idx),
+                "sex": pc.take(sex, idx),
+                "county_code": pc.take(region, idx),
+                "town_code": pa.nulls(len(positions), pa.string()),
+            }
+        )
         result = linkage.probabilistic_link(candidates, root / store.REGISTRY_PERSONS, con=None)
-        res = {c: result[c].to_pylist() for c in ("row_id", "person_id", "match_probability",
-                                                   "decision")}
+        res = {
+            c: result[c].to_pylist()
+            for c in ("row_id", "person_id", "match_probability", "decision")
+        }
         lines = table["_line"].to_pylist()
         masked = _mask_ids(table[f"{interface.person_field}__raw"].combine_chunks()).to_pylist()
         birth_list = birth.to_pylist()
         name_list = names.to_pylist()
         keys = record_key.to_pylist()
-        candidates_ids = [p for p, d in zip(res["person_id"], res["decision"], strict=True)
-                          if d == "review" and p is not None]
+        candidates_ids = [
+            p
+            for p, d in zip(res["person_id"], res["decision"], strict=True)
+            if d == "review" and p is not None
+        ]
         from doudi.registry.models import Person
 
-        regions = dict(Person.objects.filter(pk__in=candidates_ids)
-                       .values_list("id", "residence_region_id"))
-        for row, pid, prob, decision in zip(res["row_id"], res["person_id"],
-                                            res["match_probability"], res["decision"],
-                                            strict=True):
+        regions = dict(
+            Person.objects.filter(pk__in=candidates_ids).values_list("id", "residence_region_id")
+        )
+        for row, pid, prob, decision in zip(
+            res["row_id"], res["person_id"], res["match_probability"], res["decision"], strict=True
+        ):
             if prob is not None:
                 scores[row] = prob
             if decision == "linked" and pid is not None:
                 person_ids[row] = pid
             elif decision == "review" and pid is not None and pid in regions:
-                review.append({
-                    "interface": interface.code, "record_key": keys[row], "line": lines[row],
-                    "name": name_list[row] or "", "id_masked": masked[row] or "",
-                    "birth_date": birth_list[row], "candidate_id": pid, "probability": prob,
-                    "region_id": regions[pid],
-                })
+                review.append(
+                    {
+                        "interface": interface.code,
+                        "record_key": keys[row],
+                        "line": lines[row],
+                        "name": name_list[row] or "",
+                        "id_masked": masked[row] or "",
+                        "birth_date": birth_list[row],
+                        "candidate_id": pid,
+                        "probability": prob,
+                        "region_id": regions[pid],
+                    }
+                )
     pids = pa.array(person_ids, pa.int64(), mask=person_ids < 0)
     sc = pa.array(scores, pa.float64(), mask=np.isnan(scores))
     return pids, sc, review

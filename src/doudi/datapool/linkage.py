@@ -104,8 +104,24 @@ RESULT_SCHEMA = pa.schema(
     ]
 )
 
-REGISTRY_COLUMNS = ("person_id", "name", "name_pinyin", "sex", "birth_date", "county_code", "town_code")
-CANDIDATE_COLUMNS = ("row_id", "name", "name_pinyin", "birth_date", "sex", "county_code", "town_code")
+REGISTRY_COLUMNS = (
+    "person_id",
+    "name",
+    "name_pinyin",
+    "sex",
+    "birth_date",
+    "county_code",
+    "town_code",
+)
+CANDIDATE_COLUMNS = (
+    "row_id",
+    "name",
+    "name_pinyin",
+    "birth_date",
+    "sex",
+    "county_code",
+    "town_code",
+)
 _CANDIDATE_TYPES = {
     "row_id": pa.int64(),
     "name": pa.string(),
@@ -355,7 +371,9 @@ def decide(
     ``linked`` when best ≥ accept and second < review (or absent); ``review`` when best ≥ review
     otherwise; ``unlinked`` when best < review or absent.
     """
-    b = np.nan_to_num(np.asarray(pa.array(best, pa.float64()).to_numpy(zero_copy_only=False)), nan=-1.0)
+    b = np.nan_to_num(
+        np.asarray(pa.array(best, pa.float64()).to_numpy(zero_copy_only=False)), nan=-1.0
+    )
     s = np.nan_to_num(
         np.asarray(pa.array(second, pa.float64()).to_numpy(zero_copy_only=False)), nan=-1.0
     )
@@ -496,9 +514,7 @@ _NO_PAIRS = """(
 )"""
 
 
-def _linker(
-    con: duckdb.DuckDBPyConnection, cand: str, reg: str, settings: Any
-) -> tuple[Any, Any]:
+def _linker(con: duckdb.DuckDBPyConnection, cand: str, reg: str, settings: Any) -> tuple[Any, Any]:
     splink = _splink()
     from splink.internals.duckdb.database_api import DuckDBAPI
 
@@ -524,7 +540,8 @@ def _predict(
     creator = model_settings()
     # blocking is part of the method, not of the trained parameters: take it from the code
     settings["blocking_rules_to_generate_predictions"] = [
-        br.create_blocking_rule_dict("duckdb") for br in creator.blocking_rules_to_generate_predictions
+        br.create_blocking_rule_dict("duckdb")
+        for br in creator.blocking_rules_to_generate_predictions
     ]
     settings["linker_uid"] = None
     settings.pop("sql_dialect", None)
@@ -555,7 +572,9 @@ def evaluate(links: pa.Table, truth: pa.Table) -> dict[str, float | int]:
     )
     decision = joined["decision"]
     linked = pc.equal(decision, "linked")
-    correct = pc.and_(linked, pc.fill_null(pc.equal(joined["person_id"], joined["true_person_id"]), False))
+    correct = pc.and_(
+        linked, pc.fill_null(pc.equal(joined["person_id"], joined["true_person_id"]), False)
+    )
     n_linked = pc.sum(linked).as_py() or 0
     n_correct = pc.sum(correct).as_py() or 0
     n_true = pc.sum(pc.is_valid(joined["true_person_id"])).as_py() or 0

@@ -30,12 +30,19 @@ class IngestFile(models.Model):
     sha256 = models.CharField(_("文件指纹"), max_length=64, db_index=True)
     size = models.BigIntegerField(_("字节数"), default=0)
     source = models.CharField(_("来源"), max_length=16, choices=Source.choices)
-    uploaded_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True,
-                                    related_name="+", verbose_name=_("上传人"))
+    uploaded_by = models.ForeignKey(
+        User,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("上传人"),
+    )
     received_at = models.DateTimeField(_("接收时间"), auto_now_add=True, db_index=True)
     finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
-    status = models.CharField(_("状态"), max_length=16, choices=Status.choices,
-                              default=Status.PROCESSING)
+    status = models.CharField(
+        _("状态"), max_length=16, choices=Status.choices, default=Status.PROCESSING
+    )
     format = models.CharField(_("格式"), max_length=8, blank=True)
     encoding = models.CharField(_("编码"), max_length=16, blank=True)
     rows = models.IntegerField(_("数据行"), default=0)
@@ -57,8 +64,11 @@ class IngestFile(models.Model):
         verbose_name = _("接收文件")
         verbose_name_plural = _("接收文件")
         constraints = [
-            models.UniqueConstraint(fields=["interface", "sha256"],
-                                    condition=Q(status="committed"), name="one_commit_per_file"),
+            models.UniqueConstraint(
+                fields=["interface", "sha256"],
+                condition=Q(status="committed"),
+                name="one_commit_per_file",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -66,11 +76,19 @@ class IngestFile(models.Model):
 
     def summary(self) -> dict[str, object]:
         return {
-            "interface": self.interface, "file": self.file_name, "rows": self.rows,
-            "accepted": self.accepted, "quarantined": self.quarantined,
-            "duplicates": self.duplicates, "linked": self.linked, "unlinked": self.unlinked,
-            "review": self.review, "superseded": self.superseded,
-            "invalid_ids": self.invalid_ids, "status": self.status, "ingest_id": self.pk,
+            "interface": self.interface,
+            "file": self.file_name,
+            "rows": self.rows,
+            "accepted": self.accepted,
+            "quarantined": self.quarantined,
+            "duplicates": self.duplicates,
+            "linked": self.linked,
+            "unlinked": self.unlinked,
+            "review": self.review,
+            "superseded": self.superseded,
+            "invalid_ids": self.invalid_ids,
+            "status": self.status,
+            "ingest_id": self.pk,
             "seconds": round(self.seconds, 3),
         }
 
@@ -123,8 +141,9 @@ class LinkReview(models.Model):
     probability = models.FloatField()
     region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    decided_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True,
-                                   related_name="+")
+    decided_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     decided_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -140,14 +159,18 @@ class LinkOverride(models.Model):
 
     interface = models.CharField(max_length=64)
     record_key = models.CharField(max_length=40)
-    person = models.ForeignKey(Person, on_delete=models.PROTECT, null=True, blank=True,
-                               related_name="+")
+    person = models.ForeignKey(
+        Person, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     decided_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, related_name="+")
     decided_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["interface", "record_key"],
-                                               name="one_override_per_record")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["interface", "record_key"], name="one_override_per_record"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.interface}:{self.record_key}"
@@ -164,8 +187,11 @@ class ReturnReceipt(models.Model):
     viewed_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["town", "interface"],
-                                               name="one_receipt_per_town_interface")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["town", "interface"], name="one_receipt_per_town_interface"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.town_id} {self.interface} ≤{self.up_to_ingest}"

@@ -35,8 +35,20 @@ _ID_REASONS = {
     "province": "省级代码无效",
     "checksum": "校验位不正确",
 }
-_BOOL = {"是": True, "否": False, "y": True, "n": False, "yes": True, "no": False, "1": True,
-         "0": False, "true": True, "false": False, "有": True, "无": False}
+_BOOL = {
+    "是": True,
+    "否": False,
+    "y": True,
+    "n": False,
+    "yes": True,
+    "no": False,
+    "1": True,
+    "0": False,
+    "true": True,
+    "false": False,
+    "有": True,
+    "无": False,
+}
 
 
 @dataclass
@@ -91,7 +103,8 @@ def parse_dates(text: pa.Array) -> tuple[pa.Array, pa.Array]:
     serial_n = np.zeros(n, np.int64)
     if is_serial.any():
         vals = pc.cast(pc.if_else(serial, original, "0"), pa.float64()).to_numpy(
-            zero_copy_only=False)
+            zero_copy_only=False
+        )
         serial_n = vals.astype(np.int64)
     ok_serial = is_serial & (serial_n >= 1) & (serial_n <= 80000)
     result = np.where(ok_serial, EXCEL_EPOCH + serial_n, days)
@@ -116,8 +129,9 @@ def parse_integers(text: pa.Array) -> tuple[pa.Array, pa.Array]:
     s = pc.replace_substring_regex(_trim(text), r"[,，\s]", "")
     s = pc.replace_substring_regex(s, r"\.0+$", "")
     looks = pc.match_substring_regex(s, r"^[-+]?\d{1,17}$")
-    out = pc.if_else(looks, pc.cast(pc.if_else(looks, s, "0"), pa.int64()),
-                     pa.scalar(None, pa.int64()))
+    out = pc.if_else(
+        looks, pc.cast(pc.if_else(looks, s, "0"), pa.int64()), pa.scalar(None, pa.int64())
+    )
     return out, pc.or_(looks, _empty(s))
 
 
@@ -176,8 +190,9 @@ def normalize(interface: Interface, raw: pa.Table, *, today: dt.date | None = No
             columns[field.name] = pc.if_else(valid, normalized, pa.scalar(None, pa.string()))
             columns[f"{field.name}__raw"] = text
             errors = pa.array(batch.error.astype(object), pa.string())
-            columns[f"{field.name}__error"] = pc.if_else(valid, pa.scalar(None, pa.string()),
-                                                        errors)
+            columns[f"{field.name}__error"] = pc.if_else(
+                valid, pa.scalar(None, pa.string()), errors
+            )
             if field.name == interface.person_field:
                 id_valid = valid
             ok = pa.array(np.ones(n, bool))  # invalid IDs are kept: linkage handles them
@@ -197,8 +212,14 @@ def normalize(interface: Interface, raw: pa.Table, *, today: dt.date | None = No
             value = _names(text) if field.name == interface.name_field else text
             columns[field.name] = pc.if_else(_empty(value), pa.scalar(None, pa.string()), value)
             ok = pa.array(np.ones(n, bool))
-        kind = {"date": "无法识别的日期", "decimal": "不是有效金额", "integer": "不是整数",
-                "enum": "不是允许的取值", "boolean": "应为 是/否", "region_code": "不是区划代码"}
+        kind = {
+            "date": "无法识别的日期",
+            "decimal": "不是有效金额",
+            "integer": "不是整数",
+            "enum": "不是允许的取值",
+            "boolean": "应为 是/否",
+            "region_code": "不是区划代码",
+        }
         if field.type in kind:
             reasons.append(_reason(pc.invert(ok), field, kind[field.type], text))
         if field.required and field.type != "id_number":
@@ -215,8 +236,12 @@ def normalize(interface: Interface, raw: pa.Table, *, today: dt.date | None = No
                 pc.if_else(
                     pc.and_(no_id, no_name),
                     pc.binary_join_element_wise(
-                        pa.scalar(f"{f.header}："), pa.scalar("无效且无姓名，无法匹配人员（"),
-                        raw_text, pa.scalar("）"), ""),
+                        pa.scalar(f"{f.header}："),
+                        pa.scalar("无效且无姓名，无法匹配人员（"),
+                        raw_text,
+                        pa.scalar("）"),
+                        "",
+                    ),
                     pa.scalar(None, pa.string()),
                 )
             )

@@ -205,10 +205,14 @@ def _rows_to_read(
         data.append(texts)
         lines.append(first_line + offset)
     table = _table_from_rows(data, lines, columns)
-    return RawRead(table, fmt, encoding, first_line + index, {"blank": blank, "total": total}, extra)
+    return RawRead(
+        table, fmt, encoding, first_line + index, {"blank": blank, "total": total}, extra
+    )
 
 
-def read_excel(path: Path, fmt: str, header_map: Mapping[str, str], required: Iterable[str]) -> RawRead:
+def read_excel(
+    path: Path, fmt: str, header_map: Mapping[str, str], required: Iterable[str]
+) -> RawRead:
     from python_calamine import CalamineError, CalamineWorkbook
 
     try:
@@ -365,8 +369,10 @@ def _drop_blank_and_total(
         nonblank = has if nonblank is None else pc.or_(nonblank, has)
     first = None
     for f in fields:  # first non-empty cell of each row, in column order
-        first = stripped[f] if first is None else pc.if_else(
-            pc.greater(pc.utf8_length(first), 0), first, stripped[f]
+        first = (
+            stripped[f]
+            if first is None
+            else pc.if_else(pc.greater(pc.utf8_length(first), 0), first, stripped[f])
         )
     total = pc.or_(
         pc.or_(pc.starts_with(first, "合计"), pc.starts_with(first, "总计")),
@@ -377,8 +383,9 @@ def _drop_blank_and_total(
     n_total = int(pc.sum(pc.and_(nonblank, total)).as_py() or 0)
     for f in fields:
         table = table.set_column(table.schema.get_field_index(f), f, stripped[f])
-    return RawRead(table.filter(keep), fmt, encoding, header_line,
-                   {"blank": n_blank, "total": n_total}, extra)
+    return RawRead(
+        table.filter(keep), fmt, encoding, header_line, {"blank": n_blank, "total": n_total}, extra
+    )
 
 
 def read_file(path: Path, header_map: Mapping[str, str], required: Iterable[str]) -> RawRead:
@@ -386,7 +393,9 @@ def read_file(path: Path, header_map: Mapping[str, str], required: Iterable[str]
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise UnreadableFile(f"无法读取文件：{exc.strerror}", f"cannot read the file: {exc}") from exc
+        raise UnreadableFile(
+            f"无法读取文件：{exc.strerror}", f"cannot read the file: {exc}"
+        ) from exc
     if not data.strip():
         raise UnreadableFile("文件是空的", "the file is empty")
     fmt = detect_format(path, data[:8])

@@ -19,8 +19,14 @@ def registry_stamp() -> dict[str, object]:
     p = Person.objects.aggregate(n=Count("id"), u=Max("updated_at"))
     m = Membership.objects.aggregate(n=Count("id"), i=Max("id"))
     h = Household.objects.aggregate(n=Count("id"), u=Max("updated_at"))
-    return {"persons": p["n"], "persons_updated": str(p["u"]), "memberships": m["n"],
-            "membership_max": m["i"], "households": h["n"], "households_updated": str(h["u"])}
+    return {
+        "persons": p["n"],
+        "persons_updated": str(p["u"]),
+        "memberships": m["n"],
+        "membership_max": m["i"],
+        "households": h["n"],
+        "households_updated": str(h["u"]),
+    }
 
 
 def registry_export(root: Path, *, force: bool = False) -> bool:
@@ -33,13 +39,26 @@ def registry_export(root: Path, *, force: bool = False) -> bool:
     current = {
         pid: (hid, rel)
         for pid, hid, rel in Membership.objects.filter(end_date__isnull=True)
-        .values_list("person_id", "household_id", "relation").iterator(chunk_size=CHUNK)
+        .values_list("person_id", "household_id", "relation")
+        .iterator(chunk_size=CHUNK)
     }
     cols: dict[str, list] = {f.name: [] for f in store.PERSONS_SCHEMA}
-    rows = Person.objects.values_list(
-        "id", "id_index", "name", "name_pinyin", "sex", "birth_date", "status",
-        "residence_region_id", "hukou_region_id", "residence_type",
-    ).order_by("id").iterator(chunk_size=CHUNK)
+    rows = (
+        Person.objects.values_list(
+            "id",
+            "id_index",
+            "name",
+            "name_pinyin",
+            "sex",
+            "birth_date",
+            "status",
+            "residence_region_id",
+            "hukou_region_id",
+            "residence_type",
+        )
+        .order_by("id")
+        .iterator(chunk_size=CHUNK)
+    )
     for pid, idx, name, pinyin, sex, birth, status, village, hukou, rtype in rows:
         hid, rel = current.get(pid, (None, None))
         cols["person_id"].append(pid)
@@ -56,12 +75,15 @@ def registry_export(root: Path, *, force: bool = False) -> bool:
         cols["county_code"].append(village[:6])
         cols["hukou_village_code"].append(hukou)
         cols["residence_type"].append(rtype)
-    store.atomic_write_table(pa.table(cols, schema=store.PERSONS_SCHEMA),
-                             root / store.REGISTRY_PERSONS)
+    store.atomic_write_table(
+        pa.table(cols, schema=store.PERSONS_SCHEMA), root / store.REGISTRY_PERSONS
+    )
     hcols: dict[str, list] = {f.name: [] for f in store.HOUSEHOLDS_SCHEMA}
-    for hid, number, village, rtype, status in Household.objects.values_list(
-        "id", "number", "region_id", "residence_type", "status"
-    ).order_by("id").iterator(chunk_size=CHUNK):
+    for hid, number, village, rtype, status in (
+        Household.objects.values_list("id", "number", "region_id", "residence_type", "status")
+        .order_by("id")
+        .iterator(chunk_size=CHUNK)
+    ):
         hcols["household_id"].append(hid)
         hcols["number"].append(number)
         hcols["village_code"].append(village)
@@ -69,7 +91,8 @@ def registry_export(root: Path, *, force: bool = False) -> bool:
         hcols["county_code"].append(village[:6])
         hcols["residence_type"].append(rtype)
         hcols["status"].append(status)
-    store.atomic_write_table(pa.table(hcols, schema=store.HOUSEHOLDS_SCHEMA),
-                             root / store.REGISTRY_HOUSEHOLDS)
+    store.atomic_write_table(
+        pa.table(hcols, schema=store.HOUSEHOLDS_SCHEMA), root / store.REGISTRY_HOUSEHOLDS
+    )
     stamp_path.write_text(json.dumps(stamp))
     return True

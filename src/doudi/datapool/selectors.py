@@ -3,7 +3,6 @@ quarantine, the review queue, and the facts returned to towns."""
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,14 +21,18 @@ def pool_connection(*, threads: int | None = None) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with every interface's views over the committed store files."""
     root = store.pool_root()
     files: dict[str, list[str]] = {}
-    for interface, path in (StoreFile.objects.filter(ingest__status=IngestFile.Status.COMMITTED)
-                            .order_by("id").values_list("interface", "path")):
+    for interface, path in (
+        StoreFile.objects.filter(ingest__status=IngestFile.Status.COMMITTED)
+        .order_by("id")
+        .values_list("interface", "path")
+    ):
         files.setdefault(interface, []).append(path)
     export_overrides(root)
     con = store.connect(threads=threads)
     catalog = load_catalog()
-    store.create_views(con, root, files,
-                       [(i.code, i.person_field or None, stored_schema(i)) for i in catalog])
+    store.create_views(
+        con, root, files, [(i.code, i.person_field or None, stored_schema(i)) for i in catalog]
+    )
     return con
 
 
@@ -40,11 +43,13 @@ def export_overrides(root: Path) -> None:
     from doudi.datapool.models import LinkOverride
 
     rows = list(LinkOverride.objects.values_list("interface", "record_key", "person_id"))
-    table = pa.table({
-        "interface": pa.array([r[0] for r in rows], pa.string()),
-        "record_key": pa.array([r[1] for r in rows], pa.string()),
-        "person_id": pa.array([r[2] for r in rows], pa.int64()),
-    })
+    table = pa.table(
+        {
+            "interface": pa.array([r[0] for r in rows], pa.string()),
+            "record_key": pa.array([r[1] for r in rows], pa.string()),
+            "person_id": pa.array([r[2] for r in rows], pa.int64()),
+        }
+    )
     store.atomic_write_table(table, root / store.OVERRIDES)
 
 
@@ -64,20 +69,29 @@ def catalog_status() -> list[InterfaceStatus]:
     totals = {
         r["interface"]: r
         for r in IngestFile.objects.values("interface").annotate(
-            files=Count("id"), rows=Sum("rows"), accepted=Sum("accepted"),
+            files=Count("id"),
+            rows=Sum("rows"),
+            accepted=Sum("accepted"),
             quarantined=Sum("quarantined"),
-            failed=Count("id", filter=Q(status=IngestFile.Status.FAILED)), last=Max("id"))
+            failed=Count("id", filter=Q(status=IngestFile.Status.FAILED)),
+            last=Max("id"),
+        )
     }
     last_files = IngestFile.objects.in_bulk([t["last"] for t in totals.values()])
     out = []
     for interface in load_catalog():
         t = totals.get(interface.code)
-        out.append(InterfaceStatus(
-            interface=interface, last=last_files.get(t["last"]) if t else None,
-            files=t["files"] if t else 0, rows=t["rows"] or 0 if t else 0,
-            accepted=t["accepted"] or 0 if t else 0, quarantined=t["quarantined"] or 0 if t else 0,
-            failed=t["failed"] if t else 0,
-        ))
+        out.append(
+            InterfaceStatus(
+                interface=interface,
+                last=last_files.get(t["last"]) if t else None,
+                files=t["files"] if t else 0,
+                rows=t["rows"] or 0 if t else 0,
+                accepted=t["accepted"] or 0 if t else 0,
+                quarantined=t["quarantined"] or 0 if t else 0,
+                failed=t["failed"] if t else 0,
+            )
+        )
     return out
 
 
@@ -90,12 +104,15 @@ def quarantine_rows(*, ingest: IngestFile) -> QuerySet[QuarantineRow]:
     return ingest.quarantine.all()
 
 
-def reviews_for_user(*, user: User, status: str = LinkReview.Status.PENDING) -> QuerySet[LinkReview]:
+def reviews_for_user(
+    *, user: User, status: str = LinkReview.Status.PENDING
+) -> QuerySet[LinkReview]:
     prefix = jurisdiction_prefix(user)
     if prefix is None:
         return LinkReview.objects.none()
-    return (LinkReview.objects.filter(status=status, region__code__startswith=prefix)
-            .select_related("candidate", "candidate__residence_region", "ingest"))
+    return LinkReview.objects.filter(status=status, region__code__startswith=prefix).select_related(
+        "candidate", "candidate__residence_region", "ingest"
+    )
 
 
 def town_of(user: User) -> Region | None:
@@ -119,12 +136,16 @@ class ReturnedFacts:
     up_to_ingest: int
 
 
-def returned_facts(*, town: Region, since_ingest: dict[str, int] | None = None,
-                   limit: int = 200) -> list[ReturnedFacts]:
+def returned_facts(
+    *, town: Region, since_ingest: dict[str, int] | None = None, limit: int = 200
+) -> list[ReturnedFacts]:
     """The pool's facts about the town's people, per returned interface, newest first, with how
     many arrived since the town last looked."""
-    since = since_ingest if since_ingest is not None else dict(
-        ReturnReceipt.objects.filter(town=town).values_list("interface", "up_to_ingest"))
+    since = (
+        since_ingest
+        if since_ingest is not None
+        else dict(ReturnReceipt.objects.filter(town=town).values_list("interface", "up_to_ingest"))
+    )
     con = pool_connection()
     out = []
     for interface in load_catalog():
@@ -142,14 +163,22 @@ def returned_facts(*, town: Region, since_ingest: dict[str, int] | None = None,
         if not total:
             continue
         shown = [f.name for f in interface.fields if f.type not in {"id_number"}][:6]
-        cols = ", ".join(f"r.\"{c}\"" for c in shown)
+        cols = ", ".join(f'r."{c}"' for c in shown)
         rows = con.execute(
             f"SELECT p.person_id, p.name AS person_name, p.village_code, r._ingest, r._file, "
             f"r._line, r._received_at, {cols} {base} ORDER BY r._ingest DESC, r._line LIMIT ?",
             [town.code, limit],
         ).fetchall()
-        names = ["person_id", "person_name", "village_code", "_ingest", "_file", "_line",
-                 "_received_at", *shown]
+        names = [
+            "person_id",
+            "person_name",
+            "village_code",
+            "_ingest",
+            "_file",
+            "_line",
+            "_received_at",
+            *shown,
+        ]
         seen = since.get(interface.code, 0)
         facts = []
         for r in rows:
@@ -166,11 +195,16 @@ def share_rates() -> dict[str, object]:
     receipts = list(ReturnReceipt.objects.values_list("town_id", "interface", "up_to_ingest"))
     import pyarrow as pa
 
-    con.register("receipts", pa.table({
-        "town_code": pa.array([r[0] for r in receipts], pa.string()),
-        "interface": pa.array([r[1] for r in receipts], pa.string()),
-        "up_to": pa.array([r[2] for r in receipts], pa.int64()),
-    }))
+    con.register(
+        "receipts",
+        pa.table(
+            {
+                "town_code": pa.array([r[0] for r in receipts], pa.string()),
+                "interface": pa.array([r[1] for r in receipts], pa.string()),
+                "up_to": pa.array([r[2] for r in receipts], pa.int64()),
+            }
+        ),
+    )
     parts = []
     for interface in load_catalog():
         if interface.returned_to_towns and interface.person_field:
@@ -197,10 +231,24 @@ def share_rates() -> dict[str, object]:
     """).fetchall()
     names = dict(Region.objects.filter(level="town").values_list("code", "name"))
     return {
-        "towns": [{"code": t, "name": names.get(t, t), "due": d, "returned": r,
-                   "rate": (r / d) if d else 1.0} for t, d, r in by_town],
-        "interfaces": [{"code": i, "name": load_catalog().get(i).name, "due": d, "returned": r,
-                        "rate": (r / d) if d else 1.0} for i, d, r in by_interface],
+        "towns": [
+            {
+                "code": t,
+                "name": names.get(t, t),
+                "due": d,
+                "returned": r,
+                "rate": (r / d) if d else 1.0,
+            }
+            for t, d, r in by_town
+        ],
+        "interfaces": [
+            {
+                "code": i,
+                "name": load_catalog().get(i).name,
+                "due": d,
+                "returned": r,
+                "rate": (r / d) if d else 1.0,
+            }
+            for i, d, r in by_interface
+        ],
     }
-
-

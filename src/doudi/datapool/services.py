@@ -17,8 +17,9 @@ from doudi.core.models import Region, Role, User
 from doudi.datapool.ingest import IngestOptions, ingest_file
 from doudi.datapool.models import IngestFile, LinkOverride, LinkReview, QuarantineRow, ReturnReceipt
 
-CAN_INGEST = frozenset({Role.CITY_ADMIN, Role.CITY_ANALYST, Role.COUNTY_APPROVER, Role.TOWN_CLERK,
-                        Role.DEPARTMENT_API})
+CAN_INGEST = frozenset(
+    {Role.CITY_ADMIN, Role.CITY_ANALYST, Role.COUNTY_APPROVER, Role.TOWN_CLERK, Role.DEPARTMENT_API}
+)
 CITY_ROLES = frozenset({Role.CITY_ADMIN, Role.CITY_ANALYST})
 
 
@@ -33,25 +34,40 @@ def can_see_ingest(user: User, ingest: IngestFile) -> bool:
     return user.role in CITY_ROLES or ingest.uploaded_by_id == user.pk
 
 
-def ingest_upload(*, user: User, interface: str, path: Path, file_name: str,
-                  source: str = IngestFile.Source.UPLOAD) -> IngestFile:
+def ingest_upload(
+    *,
+    user: User,
+    interface: str,
+    path: Path,
+    file_name: str,
+    source: str = IngestFile.Source.UPLOAD,
+) -> IngestFile:
     if not can_ingest(user):
         raise PermissionDenied("无权上传数据 / not allowed to send data")
-    return ingest_file(interface, path, file_name=file_name,
-                       options=IngestOptions(source=source, user=user))
+    return ingest_file(
+        interface, path, file_name=file_name, options=IngestOptions(source=source, user=user)
+    )
 
 
-def ingest_rows(*, user: User, interface: str, rows: list[dict[str, object]],
-                batch_name: str) -> IngestFile:
+def ingest_rows(
+    *, user: User, interface: str, rows: list[dict[str, object]], batch_name: str
+) -> IngestFile:
     """A department's push of JSON rows through the API: ingested like a JSON-lines file."""
     if not can_ingest(user):
         raise PermissionDenied("无权推送数据 / not allowed to push data")
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "rows.jsonl"
-        path.write_text("\n".join(json.dumps(r, ensure_ascii=False, sort_keys=True, default=str)
-                                  for r in rows) + "\n", encoding="utf-8")
-        return ingest_file(interface, path, file_name=batch_name,
-                           options=IngestOptions(source=IngestFile.Source.API, user=user))
+        path.write_text(
+            "\n".join(json.dumps(r, ensure_ascii=False, sort_keys=True, default=str) for r in rows)
+            + "\n",
+            encoding="utf-8",
+        )
+        return ingest_file(
+            interface,
+            path,
+            file_name=batch_name,
+            options=IngestOptions(source=IngestFile.Source.API, user=user),
+        )
 
 
 def quarantine_export(*, user: User, ingest: IngestFile) -> list[dict[str, object]]:
@@ -60,9 +76,17 @@ def quarantine_export(*, user: User, ingest: IngestFile) -> list[dict[str, objec
         raise PermissionDenied
     rows = []
     for q in QuarantineRow.objects.filter(ingest=ingest).order_by("line"):
-        rows.append({"line": q.line, "reason": q.reason, "data": json.loads(crypto.decrypt(q.data_enc))})
-    audit_record(actor=user, event="datapool.quarantine_export", subject_type="ingest",
-                 subject_id=ingest.pk, subject_label=ingest.file_name, new={"rows": len(rows)})
+        rows.append(
+            {"line": q.line, "reason": q.reason, "data": json.loads(crypto.decrypt(q.data_enc))}
+        )
+    audit_record(
+        actor=user,
+        event="datapool.quarantine_export",
+        subject_type="ingest",
+        subject_id=ingest.pk,
+        subject_label=ingest.file_name,
+        new={"rows": len(rows)},
+    )
     return rows
 
 
@@ -79,14 +103,23 @@ def link_review_decide(*, user: User, review: LinkReview, confirm: bool) -> Link
         review.save(update_fields=["status", "decided_by", "decided_at"])
         if confirm:
             LinkOverride.objects.update_or_create(
-                interface=review.interface, record_key=review.record_key,
+                interface=review.interface,
+                record_key=review.record_key,
                 defaults={"person_id": review.candidate_id, "decided_by": user},
             )
-        audit_record(actor=user, event="datapool.link_confirm" if confirm else "datapool.link_reject",
-                     subject_type="person", subject_id=review.candidate_id,
-                     subject_label=review.name, region_code=review.region_id,
-                     new={"interface": review.interface, "line": review.line,
-                          "probability": round(review.probability, 4)})
+        audit_record(
+            actor=user,
+            event="datapool.link_confirm" if confirm else "datapool.link_reject",
+            subject_type="person",
+            subject_id=review.candidate_id,
+            subject_label=review.name,
+            region_code=review.region_id,
+            new={
+                "interface": review.interface,
+                "line": review.line,
+                "probability": round(review.probability, 4),
+            },
+        )
     return review
 
 
@@ -100,6 +133,12 @@ def returned_mark_seen(*, user: User, town: Region, seen: dict[str, tuple[int, i
                 receipt.items = items
                 receipt.viewed_by = user
                 receipt.save()
-        audit_record(actor=user, event="datapool.returned_view", subject_type="town",
-                     subject_id=town.code, subject_label=town.name, region_code=town.code,
-                     new={k: v[0] for k, v in seen.items()})
+        audit_record(
+            actor=user,
+            event="datapool.returned_view",
+            subject_type="town",
+            subject_id=town.code,
+            subject_label=town.name,
+            region_code=town.code,
+            new={k: v[0] for k, v in seen.items()},
+        )

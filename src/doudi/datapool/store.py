@@ -39,21 +39,42 @@ REGISTRY_PERSONS = "registry/persons.parquet"
 REGISTRY_HOUSEHOLDS = "registry/households.parquet"
 OVERRIDES = "links/overrides.parquet"
 
-PERSONS_SCHEMA = pa.schema([
-    ("person_id", pa.int64()), ("id_index", pa.string()), ("name", pa.string()),
-    ("name_pinyin", pa.string()), ("sex", pa.string()), ("birth_date", pa.date32()),
-    ("status", pa.string()), ("household_id", pa.int64()), ("relation", pa.string()),
-    ("village_code", pa.string()), ("town_code", pa.string()), ("county_code", pa.string()),
-    ("hukou_village_code", pa.string()), ("residence_type", pa.string()),
-])
-HOUSEHOLDS_SCHEMA = pa.schema([
-    ("household_id", pa.int64()), ("number", pa.string()), ("village_code", pa.string()),
-    ("town_code", pa.string()), ("county_code", pa.string()), ("residence_type", pa.string()),
-    ("status", pa.string()),
-])
-OVERRIDES_SCHEMA = pa.schema([
-    ("interface", pa.string()), ("record_key", pa.string()), ("person_id", pa.int64()),
-])
+PERSONS_SCHEMA = pa.schema(
+    [
+        ("person_id", pa.int64()),
+        ("id_index", pa.string()),
+        ("name", pa.string()),
+        ("name_pinyin", pa.string()),
+        ("sex", pa.string()),
+        ("birth_date", pa.date32()),
+        ("status", pa.string()),
+        ("household_id", pa.int64()),
+        ("relation", pa.string()),
+        ("village_code", pa.string()),
+        ("town_code", pa.string()),
+        ("county_code", pa.string()),
+        ("hukou_village_code", pa.string()),
+        ("residence_type", pa.string()),
+    ]
+)
+HOUSEHOLDS_SCHEMA = pa.schema(
+    [
+        ("household_id", pa.int64()),
+        ("number", pa.string()),
+        ("village_code", pa.string()),
+        ("town_code", pa.string()),
+        ("county_code", pa.string()),
+        ("residence_type", pa.string()),
+        ("status", pa.string()),
+    ]
+)
+OVERRIDES_SCHEMA = pa.schema(
+    [
+        ("interface", pa.string()),
+        ("record_key", pa.string()),
+        ("person_id", pa.int64()),
+    ]
+)
 
 
 def pool_root() -> Path:
@@ -66,11 +87,11 @@ def pool_root() -> Path:
 
 def connect(root: Path | None = None, *, threads: int | None = None) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection with no network access and no extension downloads."""
-    config = {"autoinstall_known_extensions": "false", "autoload_known_extensions": "false",
-              "enable_progress_bar": "false"}
+    config = {"autoinstall_known_extensions": "false", "autoload_known_extensions": "false"}
     if threads:
         config["threads"] = str(threads)
     con = duckdb.connect(database=":memory:", config=config)
+    con.execute("SET enable_progress_bar = false")
     return con
 
 
@@ -98,8 +119,9 @@ def stage_files(
     return out
 
 
-def publish(root: Path, interface: str, ingest_id: int,
-            staged: Iterable[tuple[str, Path, int]]) -> list[tuple[str, str, int]]:
+def publish(
+    root: Path, interface: str, ingest_id: int, staged: Iterable[tuple[str, Path, int]]
+) -> list[tuple[str, str, int]]:
     """Move staged files to their final place (still invisible until the manifest commits)."""
     final = []
     for n, (period, path, rows) in enumerate(staged):
@@ -145,9 +167,11 @@ def create_views(
     persons = root / REGISTRY_PERSONS
     households = root / REGISTRY_HOUSEHOLDS
     overrides = root / OVERRIDES
-    for name, path, schema in (("registry_persons", persons, PERSONS_SCHEMA),
-                               ("registry_households", households, HOUSEHOLDS_SCHEMA),
-                               ("link_overrides", overrides, OVERRIDES_SCHEMA)):
+    for name, path, schema in (
+        ("registry_persons", persons, PERSONS_SCHEMA),
+        ("registry_households", households, HOUSEHOLDS_SCHEMA),
+        ("link_overrides", overrides, OVERRIDES_SCHEMA),
+    ):
         if path.exists():
             con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet('{path}')")
         else:

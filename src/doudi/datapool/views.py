@@ -33,10 +33,15 @@ def _city(user: User) -> bool:
 def catalog(request: HttpRequest) -> HttpResponse:
     statuses = selectors.catalog_status()
     departments = load_catalog().departments
-    return render(request, "datapool/catalog.html", {
-        "statuses": statuses, "departments": departments,
-        "department_count": len({s.interface.department for s in statuses}),
-    })
+    return render(
+        request,
+        "datapool/catalog.html",
+        {
+            "statuses": statuses,
+            "departments": departments,
+            "department_count": len({s.interface.department for s in statuses}),
+        },
+    )
 
 
 def interface_detail(request: HttpRequest, code: str) -> HttpResponse:
@@ -47,18 +52,26 @@ def interface_detail(request: HttpRequest, code: str) -> HttpResponse:
     files = selectors.ingest_files(interface=code)
     if not _city(_user(request)):
         files = files.filter(uploaded_by=_user(request))
-    return render(request, "datapool/interface.html", {
-        "interface": interface, "files": files[:50],
-        "department": load_catalog().department(interface.department),
-    })
+    return render(
+        request,
+        "datapool/interface.html",
+        {
+            "interface": interface,
+            "files": files[:50],
+            "department": load_catalog().department(interface.department),
+        },
+    )
 
 
 def upload(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     if not services.can_ingest(user):
         raise PermissionDenied
-    form = UploadForm(request.POST or None, request.FILES or None,
-                      initial={"interface": request.GET.get("interface", "")})
+    form = UploadForm(
+        request.POST or None,
+        request.FILES or None,
+        initial={"interface": request.GET.get("interface", "")},
+    )
     if request.method == "POST" and form.is_valid():
         uploaded = form.cleaned_data["file"]
         suffix = Path(uploaded.name).suffix.lower()[:8]
@@ -67,8 +80,12 @@ def upload(request: HttpRequest) -> HttpResponse:
                 tmp.write(chunk)
             tmp.flush()
             try:
-                ingest = services.ingest_upload(user=user, interface=form.cleaned_data["interface"],
-                                                path=Path(tmp.name), file_name=uploaded.name)
+                ingest = services.ingest_upload(
+                    user=user,
+                    interface=form.cleaned_data["interface"],
+                    path=Path(tmp.name),
+                    file_name=uploaded.name,
+                )
             except UnreadableFile as exc:
                 form.add_error("file", f"{exc.zh}（文件未入库，数据池没有任何改动）")
             else:
@@ -86,9 +103,15 @@ def _ingest_for(request: HttpRequest, ingest_id: int) -> IngestFile:
 def ingest_detail(request: HttpRequest, ingest_id: int) -> HttpResponse:
     ingest = _ingest_for(request, ingest_id)
     page = Paginator(selectors.quarantine_rows(ingest=ingest), 50).get_page(request.GET.get("page"))
-    return render(request, "datapool/ingest.html", {
-        "ingest": ingest, "page": page, "interface": load_catalog().get(ingest.interface),
-    })
+    return render(
+        request,
+        "datapool/ingest.html",
+        {
+            "ingest": ingest,
+            "page": page,
+            "interface": load_catalog().get(ingest.interface),
+        },
+    )
 
 
 def quarantine_download(request: HttpRequest, ingest_id: int) -> HttpResponse:
@@ -113,10 +136,13 @@ def quarantine_download(request: HttpRequest, ingest_id: int) -> HttpResponse:
     sheet.set_column(2, 2 + len(headers), 16, text)
     sheet.freeze_panes(1, 0)
     book.close()
-    response = HttpResponse(buffer.getvalue(), content_type=(
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))
-    response["Content-Disposition"] = (f'attachment; filename="quarantine-{ingest.interface}-'
-                                       f'{ingest.pk}.xlsx"')
+    response = HttpResponse(
+        buffer.getvalue(),
+        content_type=("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    )
+    response["Content-Disposition"] = (
+        f'attachment; filename="quarantine-{ingest.interface}-{ingest.pk}.xlsx"'
+    )
     return response
 
 
@@ -125,8 +151,11 @@ def review_queue(request: HttpRequest) -> HttpResponse:
     if jurisdiction_prefix(user) is None:
         raise PermissionDenied
     page = Paginator(selectors.reviews_for_user(user=user), 30).get_page(request.GET.get("page"))
-    return render(request, "datapool/review.html", {"page": page,
-                                                    "catalog": {i.code: i for i in load_catalog()}})
+    return render(
+        request,
+        "datapool/review.html",
+        {"page": page, "catalog": {i.code: i for i in load_catalog()}},
+    )
 
 
 @require_POST
@@ -153,10 +182,14 @@ def returned(request: HttpRequest) -> HttpResponse:
     if user.role == Role.VILLAGE_WORKER:
         for f in facts:
             f.rows[:] = [r for r in f.rows if r["village_code"] == user.region_id]
-    services.returned_mark_seen(user=user, town=town,
-                                seen={f.interface.code: (f.up_to_ingest, f.total) for f in facts})
-    return render(request, "datapool/returned.html", {"town": town, "facts": facts,
-                                                      "now": timezone.now(), "since": last_seen})
+    services.returned_mark_seen(
+        user=user, town=town, seen={f.interface.code: (f.up_to_ingest, f.total) for f in facts}
+    )
+    return render(
+        request,
+        "datapool/returned.html",
+        {"town": town, "facts": facts, "now": timezone.now(), "since": last_seen},
+    )
 
 
 def share(request: HttpRequest) -> HttpResponse:
@@ -168,6 +201,8 @@ def share(request: HttpRequest) -> HttpResponse:
     rates["towns"] = [t for t in rates["towns"] if t["code"].startswith(prefix)]
     due = sum(t["due"] for t in rates["towns"])
     ret = sum(t["returned"] for t in rates["towns"])
-    return render(request, "datapool/share.html", {"rates": rates, "due": due, "returned": ret,
-                                                   "rate": (ret / due) if due else 1.0})
-
+    return render(
+        request,
+        "datapool/share.html",
+        {"rates": rates, "due": due, "returned": ret, "rate": (ret / due) if due else 1.0},
+    )

@@ -154,3 +154,8 @@ def test_row_reasons_and_id_normalisation():
     assert out.id_valid.to_pylist() == [True, False, False, False, True]
     assert out.table["name"].to_pylist()[0] == "张三"
     assert out.table["day"].to_pylist()[2] == dt.date(2024, 1, 5)
+
+
+def test_enum_full_width_spelling():
+    values, ok = parse_enum(arr(["１级", "一 级"]), GRADE)
+    assert values.to_pylist() == ["1", "1"] and ok.to_pylist() == [True, True]

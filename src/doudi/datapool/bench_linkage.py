@@ -254,7 +254,6 @@ def train_model(registry: pa.Table, candidates: pa.Table, out: Path, *, seed: in
     model = linker.misc.save_model_to_json()
     model["linker_uid"] = None
     model["max_iterations"], model["em_convergence"] = 25, 0.0001
-    model["probability_two_random_records_match"] = None  # set per call from the registry size
     out.write_text(json.dumps(model, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return model
 

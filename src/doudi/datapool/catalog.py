@@ -264,6 +264,18 @@ class Interface:
         """Whether the facts are pushed back to towns (数据返还)."""
         return self.returned_to_towns is not None
 
+    @property
+    def frequency_label(self) -> str:
+        return FREQUENCY_LABELS.get(self.frequency, self.frequency)
+
+    @property
+    def uses_label(self) -> str:
+        return "、".join(USE_LABELS.get(u, u) for u in self.uses)
+
+    @property
+    def key_headers(self) -> tuple[str, ...]:
+        return tuple(self.field(name).header for name in self.key)
+
 
 @dataclass(frozen=True, eq=False)
 class Catalog:

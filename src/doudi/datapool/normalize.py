@@ -136,17 +136,14 @@ def parse_integers(text: pa.Array) -> tuple[pa.Array, pa.Array]:
 
 
 def parse_enum(text: pa.Array, field: Field) -> tuple[pa.Array, pa.Array]:
-    spellings: list[str] = []
-    canon: list[str] = []
-    for code, names in field.values.items():
-        for name in (code, *names):
-            key = name.strip().lower()
-            if key not in spellings:
-                spellings.append(key)
-                canon.append(code)
-    s = pc.utf8_lower(pc.replace_substring_regex(_trim(text), r"\s", ""))
-    idx = pc.index_in(s, value_set=pa.array(spellings, pa.string()))
-    out = pc.take(pa.array(canon, pa.string()), idx)
+    """Canonical codes for the declared spellings (full-width folded, spaces and case ignored, as
+    :meth:`Field.canonical`); each distinct spelling is looked up once."""
+    s = _trim(text)
+    distinct = [v for v in pc.unique(s).to_pylist() if v]
+    canon = [field.canonical(v) for v in distinct]
+    known = [v for v, c in zip(distinct, canon, strict=True) if c is not None]
+    idx = pc.index_in(s, value_set=pa.array(known, pa.string()))
+    out = pc.take(pa.array([c for c in canon if c is not None], pa.string()), idx)
     return out, pc.or_(pc.is_valid(idx), _empty(s))
 
 

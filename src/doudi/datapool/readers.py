@@ -234,6 +234,7 @@ def read_jsonl(data: bytes, header_map: Mapping[str, str], required: Iterable[st
     lines: list[int] = []
     blank = 0
     keys: dict[str, str] = {}
+    field_names = set(header_map.values())
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             blank += 1
@@ -249,7 +250,9 @@ def read_jsonl(data: bytes, header_map: Mapping[str, str], required: Iterable[st
             continue
         for k in obj:
             if k not in keys:
-                keys[k] = header_map.get(normalize_header(str(k)), "")
+                keys[k] = header_map.get(normalize_header(str(k))) or (
+                    k if k in field_names else ""
+                )
         rows.append(obj)  # type: ignore[arg-type]
         lines.append(number)
     names = {v for v in keys.values() if v}
@@ -259,14 +262,23 @@ def read_jsonl(data: bytes, header_map: Mapping[str, str], required: Iterable[st
             "JSON 行缺少必填字段：" + "、".join(sorted(missing)),
             "JSON lines lack required fields: " + ", ".join(sorted(missing)),
         )
-    by_field = {v: k for k, v in keys.items() if v}
+    by_field: dict[str, list[str]] = {}
+    for key, name in keys.items():
+        if name:
+            by_field.setdefault(name, []).append(key)
     arrays = {}
     bad = [isinstance(r, list) for r in rows]
-    for name, key in by_field.items():
-        arrays[name] = pa.array(
-            ["" if b else _cell_text(r.get(key)) for r, b in zip(rows, bad, strict=True)],  # type: ignore[union-attr]
-            pa.string(),
-        )
+
+    def value(row: object, candidates: list[str]) -> str:
+        if isinstance(row, list):
+            return ""
+        for key in candidates:
+            if key in row:  # type: ignore[operator]
+                return _cell_text(row[key])  # type: ignore[index]
+        return ""
+
+    for name, candidates in by_field.items():
+        arrays[name] = pa.array([value(r, candidates) for r in rows], pa.string())
     arrays["_line"] = pa.array(lines, pa.int64())
     arrays["_bad_json"] = pa.array(bad, pa.bool_())
     extra = [k for k, v in keys.items() if not v]

@@ -173,17 +173,17 @@ def returned_facts(
             "person_id",
             "person_name",
             "village_code",
-            "_ingest",
-            "_file",
-            "_line",
-            "_received_at",
+            "ingest",
+            "file",
+            "line",
+            "received_at",
             *shown,
         ]
         seen = since.get(interface.code, 0)
         facts = []
         for r in rows:
             fact = dict(zip(names, r, strict=True))
-            fact["is_new"] = fact["_ingest"] > seen
+            fact["is_new"] = fact["ingest"] > seen
             facts.append(fact)
         out.append(ReturnedFacts(interface, facts, int(new), int(total), int(newest)))
     return out

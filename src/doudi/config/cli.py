@@ -19,6 +19,7 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     "load": ("doudi.config.demo", "load_main", "load a generated synthetic city into the registry"),
     "idcard": ("doudi.core.idcard_cli", "main", "validate resident ID numbers, one JSON per line"),
     "ingest": ("doudi.datapool.cli", "main", "ingest department files into the data pool"),
+    "bench": ("doudi.config.bench", "main", "run a benchmark (ingest, linkage, generate)"),
     "manage": ("doudi.config.serve", "manage_main", "run a Django management command"),
 }
 

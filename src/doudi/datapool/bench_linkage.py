@@ -233,17 +233,14 @@ def train_model(registry: pa.Table, candidates: pa.Table, out: Path, *, seed: in
 
     from doudi.datapool import linkage
 
-    con = linkage._connect()
+    con = linkage.connect()
     prepared = linkage._prepare_candidates(candidates)
-    con.register("cand_src", prepared)
-    con.register("reg_src", registry.select(list(linkage.REGISTRY_COLUMNS)))
-    con.execute(linkage._CANDIDATE_SQL.format(out="cand", src="cand_src"))
-    con.execute(linkage._REGISTRY_SQL.format(out="reg", src="reg_src", cand="cand"))
+    staged = linkage.stage_inputs(con, prepared, registry, tag="train", prefilter=False)
     settings = linkage.model_settings()
-    settings.probability_two_random_records_match = 0.8 / registry.num_rows
+    settings.probability_two_random_records_match = 0.8 / staged.registry_size
     settings.max_iterations = 200
     settings.em_convergence = 1e-5
-    _, linker = linkage._linker(con, "cand", "reg", settings)
+    _, linker = linkage.make_linker(con, staged, settings)
     linker.training.estimate_u_using_random_sampling(max_pairs=2e7, seed=seed)
     linker.training.estimate_parameters_using_expectation_maximisation(
         block_on("birth_date"), estimate_without_term_frequencies=True

@@ -52,7 +52,7 @@ log = logging.getLogger(__name__)
 
 PROVENANCE = [
     ("record_key", pa.string()),
-    ("content_hash", pa.string()),
+    ("content_hash", pa.uint64()),
     ("_ingest", pa.int64()),
     ("_line", pa.int64()),
     ("_received_at", pa.timestamp("us", tz="UTC")),
@@ -142,6 +142,14 @@ def _id_parts(raw: pa.Array, normalized: pa.Array) -> tuple[pa.Array, pa.Array, 
     return birth, sex, region
 
 
+def _scatter(base: pa.Array, positions: pa.Array, values: pa.Array) -> pa.Array:
+    """``base`` with ``values`` put at ``positions``."""
+    merged = base.to_pylist()
+    for pos, value in zip(positions.to_pylist(), values.to_pylist(), strict=True):
+        merged[pos] = value
+    return pa.array(merged, base.type)
+
+
 def _quarantine_rows(raw: RawRead, reason: pa.Array, ingest: IngestFile) -> list[QuarantineRow]:
     bad = pc.is_valid(reason)
     if not pc.any(bad).as_py():
@@ -164,9 +172,12 @@ def _quarantine_rows(raw: RawRead, reason: pa.Array, ingest: IngestFile) -> list
     return out
 
 
-def _hash_sql(columns: list[str]) -> str:
+def _hash_sql(columns: list[str], *, number: bool = False) -> str:
+    """A keyed MD5 over the columns' text (stable across DuckDB versions, unlike ``hash``);
+    ``number``: the low 64 bits as an unsigned integer (content hashes), else 32 hex digits."""
     parts = " || chr(31) || ".join(f"coalesce(CAST(\"{c}\" AS VARCHAR), '')" for c in columns)
-    return f"md5('{crypto.index_key_hex()}|' || {parts})"
+    function = "md5_number_lower" if number else "md5"
+    return f"{function}('{crypto.index_key_hex()}|' || {parts})"
 
 
 def _existing_keys(con, root: Path, interface: Interface) -> pa.Table:
@@ -177,7 +188,7 @@ def _existing_keys(con, root: Path, interface: Interface) -> pa.Table:
     )
     if not files:
         return pa.table(
-            {"record_key": pa.array([], pa.string()), "content_hash": pa.array([], pa.string())}
+            {"record_key": pa.array([], pa.string()), "content_hash": pa.array([], pa.uint64())}
         )
     paths = "[" + ", ".join(f"'{root / p}'" for p in files) + "]"
     return con.sql(f"""
@@ -302,7 +313,7 @@ def _process(
     hashed = (
         con.sql(f"""
         SELECT {_hash_sql(key_cols)} AS record_key,
-               {_hash_sql(content_cols)} AS content_hash,
+               {_hash_sql(content_cols, number=True)} AS content_hash,
                {id_index_sql} AS id_index,
                row_number() OVER () - 1 AS _pos
         FROM incoming
@@ -351,7 +362,16 @@ def _process(
     if pf:
         raw_ids = table[f"{pf}__raw"].combine_chunks()
         id_norm = table[pf].combine_chunks()
-        birth, sex, region = _id_parts(raw_ids, id_norm)
+        birth = table["__id_birth"].combine_chunks()
+        sex = table["__id_sex"].combine_chunks()
+        region = table["__id_region"].combine_chunks()
+        invalid = pc.is_null(id_norm)
+        if pc.any(invalid).as_py():  # read what can be read from the invalid numbers
+            bad = pc.indices_nonzero(invalid)
+            b2, s2, r2 = _id_parts(pc.take(raw_ids, bad), pa.nulls(len(bad), pa.string()))
+            birth = _scatter(birth, bad, b2)
+            sex = _scatter(sex, bad, s2)
+            region = _scatter(region, bad, r2)
         columns.update(
             {
                 "id_index": hashed["id_index"].combine_chunks(),
@@ -405,8 +425,15 @@ def _process(
     else:
         period = pa.array([received.strftime("%Y-%m")] * out.num_rows, pa.string())
     parts = {}
-    for value in pc.unique(period).to_pylist():
-        parts[value] = out.filter(pc.equal(period, value))
+    if out.num_rows:
+        order = pc.sort_indices(period)
+        out = out.take(order)
+        period = pc.take(period, order)
+        values, counts = pc.value_counts(period).flatten()
+        start = 0
+        for value, count in sorted(zip(values.to_pylist(), counts.to_pylist(), strict=True)):
+            parts[value] = out.slice(start, count)
+            start += count
 
     staged = store.stage_files(root, interface.code, ingest.pk, parts) if parts else []
     if options.after_stage:

@@ -5,73 +5,86 @@ The rest (ID number missing, failing its check character, or valid but unknown t
 are linked here with Splink's Fellegi-Sunter model on the DuckDB backend, comparing names by
 pinyin so that homophone typos (同音字: 张晓明 / 张小明, both ``zhang xiao ming``) still match, and
 reading the polyphonic surnames 曾 单 解 仇 区 朴 查 乐 with their surname readings (DOMAIN.md §12,
-:mod:`doudi.core.pinyin`).
+:func:`doudi.core.pinyin.name_pinyin`).
 
-Outcome per candidate row (three-valued, as everywhere in doudi):
+Outcome per candidate row (three-valued, as everywhere in doudi; see :func:`decide`):
 
-- ``linked``: the best registry person scores at least ``accept`` and no other person scores at
-  least ``review`` (a plausible competitor means a clerk must choose);
-- ``review``: the best person scores at least ``review`` but the row is not linked: the row
-  goes to the clerical review queue with the best and second-best persons;
-- ``unlinked``: nobody scores ``review`` or more (the row stays in quarantine).
+- ``linked``: the best registry person is a match with probability ≥ ``accept`` both on its own
+  and against the row's other candidate persons, and no other person reaches ``accept``;
+- ``review``: the best person reaches ``review`` but the row is not linked: the row goes to the
+  clerical review queue with the best and the second-best person;
+- ``unlinked``: nobody reaches ``review`` (the row stays in quarantine).
 
 The model
 =========
 
-Comparisons (each a Splink comparison; levels from most to least specific):
+Comparisons (each one Splink comparison; levels from the most to the least specific):
 
 ``name``
-    exact Chinese name (spaces and ``·`` removed) · exact pinyin (a homophone typo) · Jaro-Winkler
-    of the pinyin ≥ 0.92 · ≥ 0.80 · anything else. One comparison, not two, because the Chinese
-    name and its pinyin are not independent evidence: counting both would double the weight of
-    every exact name. Both exact levels carry term-frequency adjustments, so 王伟 (thousands in a
-    city) counts for less than a rare name.
+    exact Chinese name (whitespace and ``·`` removed) · exact pinyin (a homophone typo) ·
+    Jaro-Winkler of the pinyin ≥ 0.92 · ≥ 0.80 · else. One comparison, not two, because the
+    Chinese name and its pinyin are not independent evidence: two comparisons would count every
+    exact name twice. Both exact levels carry term-frequency adjustments computed from the data
+    of the call, so 王伟 (thousands in a city) counts for less than a rare name.
 ``birth_date``
-    exact · same year and month · anything else; null (birth date unknown) carries no weight.
+    exact · same year and month · else; unknown (null) carries no weight either way.
 ``sex``
     exact · else.
 ``region``
-    same town (9-digit code) · same county (6 digits) · else. Again one hierarchical comparison,
-    since the same town implies the same county. The county may come from the ID number's
-    address code (the county of first registration) and so legitimately differ from the
-    residence county in the registry; the trained m-probabilities allow for that.
+    same town (9 digits) · same county (6 digits) · same *county area* · else. One hierarchical
+    comparison, since the same town implies the same county. A department's county often comes
+    from the ID number's address code, the county of first registration (DOMAIN.md §11), which
+    may be abolished (370684 蓬莱市, 370634 长岛县 → 370614 蓬莱区) or stand for a statistical
+    zone (residents of 370671 高新区 and 370676 开发区 carry 370613 and 370611): the county area
+    maps these codes onto one another (:func:`county_area_map`).
+
+Pinyin is always computed from the Chinese name, per distinct name, with the project's surname
+readings; a department's own ``name_pinyin`` is used only for a row whose name gives no pinyin
+(a name in Latin letters, a missing name). Department pinyin follows other conventions (``ceng``
+for 曾, capitals, tone marks, no spaces) and would break exact agreement with the registry's.
 
 Blocking (which pairs are scored at all):
 
-1. the same birth date: finds rows whose name has a non-homophone typo;
-2. the same full name pinyin and county: finds rows whose birth date is wrong or missing;
-3. the same surname pinyin, county and birth year: finds rows with a wrong day or month *and*
-   a changed given-name syllable.
+1. same birth date and surname pinyin;
+2. same birth date and county area;
+3. same full-name pinyin and county area: finds rows whose birth date is wrong or missing;
+4. same surname pinyin, county area and birth year-month: finds rows with a wrong day *and* a
+   changed given-name syllable.
 
-The brief asked for "surname pinyin + county"; on a 7-million registry that block holds ~70,000
-persons for 王 in one county and 100,000 rows would generate ~10⁹ pairs, so the birth year is
-added (rule 3) and rule 2 covers a wrong birth year whenever the pinyin agrees.
+The brief asked for blocking "by birth date, and by surname pinyin + county". On a registry of 7
+million, the birth date alone pairs 100,000 rows with 23 million persons and surname + county
+blocks hold ~70,000 persons for 王 in one county (~10⁹ pairs); rules 1 + 2 find what the birth date
+alone finds except a row whose surname pinyin *and* county are both wrong, at a tenth of the
+pairs, and rule 4 adds the birth month to surname + county.
 
 Training: a fixed model, not trained per call
 ---------------------------------------------
 The m and u probabilities live in ``linkage_model.json`` next to this module, trained by
-``python -m doudi.datapool.bench_linkage --train-model`` on the synthetic city (u by random
-sampling of non-matching pairs, m by expectation maximisation with two blocking rules, no labels,
-no network). Training on every call would be slower (EM over tens of millions of pairs), would
-fail or drift on small batches (a dozen rows cannot support EM) and would make the same row link
-differently depending on what else arrived that day. Term frequencies are the exception: they are
-computed from the data at every call, so name commonness follows the real registry.
+``python -m doudi.datapool.bench_linkage --train-model …`` (:func:`~doudi.datapool.bench_linkage.
+train_model`) on the synthetic city without labels and without network: u by random sampling of
+candidate × registry pairs, m by expectation maximisation blocked on the birth date (estimates
+name, sex, region) and on the Chinese name and sex (estimates the birth date and the region).
+The same command re-estimates the model on real department rows. Training on every call would
+be slower (EM over tens of millions of pairs), would fail or drift on small batches (a dozen rows
+cannot support EM), and would make the same row link differently depending on what else arrived
+that day. Term frequencies are the exception: they come from the data of each call.
 
 The prior (Splink's ``probability_two_random_records_match``) is set per call to
-``expected_match_share / registry size``: each candidate row matches at most one registry person,
-so a bigger registry makes any one pair less likely a priori. ``expected_match_share`` (default
-0.8) is the share of ID-less rows believed to be persons in the registry.
+``expected_match_share / registry size``: each row is at most one registry person, so the bigger
+the registry, the less likely any one pair matches a priori. ``expected_match_share`` (default 0.8)
+is the share of ID-less rows believed to be registry persons.
 
-Should labelled outcomes of the clerical review accumulate, re-estimate m from them
-(``linker.training.estimate_m_from_pairwise_labels``) and write a new model file.
+Once clerks have resolved review rows, m can be re-estimated from those labels (Splink's
+``estimate_m_from_pairwise_labels``) and a new model file written.
 
 Nothing here reaches the network: the DuckDB connection has extension autoloading and
-autoinstalling switched off, and Splink needs only DuckDB's built-in functions.
+autoinstalling switched off, and the SQL uses only DuckDB's built-in functions.
 """
 
 from __future__ import annotations
 
 import json
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from functools import lru_cache
@@ -87,8 +100,9 @@ from doudi.core.pinyin import name_pinyin
 
 MODEL_PATH = Path(__file__).resolve().parent / "linkage_model.json"
 
-#: pairs scoring below this are not kept at all (they could never reach ``review``); a row's
-#: ``match_probability`` is null when no pair reached it.
+#: pairs scoring below this are dropped inside Splink (they could never reach ``review``, and
+#: their odds are too small to move the exclusive probability); a row's ``match_probability``
+#: is null when no pair reached it.
 PROBABILITY_FLOOR = 1e-4
 
 DECISIONS = ("linked", "review", "unlinked")
@@ -98,6 +112,7 @@ RESULT_SCHEMA = pa.schema(
         pa.field("row_id", pa.int64(), nullable=False),
         pa.field("person_id", pa.int64()),
         pa.field("match_probability", pa.float64()),
+        pa.field("exclusive_probability", pa.float64()),
         pa.field("second_person_id", pa.int64()),
         pa.field("second_best_probability", pa.float64()),
         pa.field("decision", pa.string(), nullable=False),
@@ -113,15 +128,6 @@ REGISTRY_COLUMNS = (
     "county_code",
     "town_code",
 )
-CANDIDATE_COLUMNS = (
-    "row_id",
-    "name",
-    "name_pinyin",
-    "birth_date",
-    "sex",
-    "county_code",
-    "town_code",
-)
 _CANDIDATE_TYPES = {
     "row_id": pa.int64(),
     "name": pa.string(),
@@ -132,24 +138,27 @@ _CANDIDATE_TYPES = {
     "town_code": pa.string(),
 }
 
+#: Statistical zones whose residents carry another county's code in their ID numbers (assumed,
+#: as in the synthetic city: doudi/synth/README.md).
+ZONE_ID_COUNTY = {"370671": "370613", "370676": "370611"}
+
 
 @dataclass(frozen=True)
 class LinkThresholds:
     """Where a match probability becomes a link or a clerk's question.
 
     ``accept`` = 0.95: an automatic link attaches a department's record (an income, a hospital
-    stay, a death) to a person and can change that person's assistance, so at most one in twenty
-    links may be wrong *at the boundary*; in practice links score far higher (a clean record with
-    name, birth date, sex and town agreeing scores above 0.9999), so the wrong-link rate among
-    all links is much lower (measured by ``bench_linkage``).
+    stay, a death) to a person and can change that person's assistance, so at most one link in
+    twenty may be wrong *at the boundary*; most links score far higher (name, birth date, sex
+    and town agreeing give more than 0.999), so the wrong-link rate over all links is much lower
+    (``bench_linkage`` measures it: precision ≥ 0.999 on the synthetic city).
 
-    ``review`` = 0.60: between 0.60 and 0.95 the evidence favours a match but not enough to act
-    on it alone, so a clerk decides; below 0.60 a match is about as likely as not or less, and
-    sending such rows to review would bury clerks in noise. A second registry person scoring at
-    least ``review`` also sends the row to review, however high the best one scores (namesakes
-    born the same day in the same county).
+    ``review`` = 0.60: from 0.60 to 0.95 the evidence favours a match but not enough to act on
+    alone, so a clerk decides; below 0.60 a match is hardly more likely than not, and queueing
+    such rows would bury the clerks (at 7 million persons, one row in twenty already lands in
+    review).
 
-    Boundaries are inclusive: ``p >= accept`` may link, ``review <= p < accept`` is reviewed.
+    Boundaries are inclusive: ``p >= accept`` may link; ``review <= p < accept`` is reviewed.
     """
 
     accept: float = 0.95
@@ -158,7 +167,8 @@ class LinkThresholds:
     def __post_init__(self) -> None:
         if not 0.0 < self.review <= self.accept <= 1.0:
             raise ValueError(
-                f"thresholds must satisfy 0 < review <= accept <= 1, got {self.review}, {self.accept}"
+                f"thresholds must satisfy 0 < review <= accept <= 1, got review={self.review}, "
+                f"accept={self.accept}"
             )
 
 
@@ -167,18 +177,11 @@ class LinkThresholds:
 # --------------------------------------------------------------------------------------------
 
 
-def _splink() -> Any:
-    """Import Splink lazily: importing this module must not need it (Django app loading)."""
-    import splink
-
-    return splink
-
-
 def model_settings() -> Any:
-    """The untrained Splink model: comparisons and blocking rules (see the module docstring)."""
-    splink = _splink()
+    """The untrained Splink model (a ``SettingsCreator``): comparisons and blocking rules."""
     import splink.comparison_level_library as cll
     import splink.comparison_library as cl
+    from splink import SettingsCreator
 
     name = cl.CustomComparison(
         output_column_name="name",
@@ -198,7 +201,7 @@ def model_settings() -> Any:
             cll.NullLevel("birth_date"),
             cll.ExactMatchLevel("birth_date"),
             cll.CustomLevel(
-                "birth_month_l = birth_month_r", label_for_charts="same year and month"
+                '"birth_month_l" = "birth_month_r"', label_for_charts="same year and month"
             ),
             cll.ElseLevel(),
         ],
@@ -207,12 +210,15 @@ def model_settings() -> Any:
         output_column_name="region",
         comparison_levels=[
             cll.NullLevel("county_code"),
-            cll.CustomLevel("town_code_l = town_code_r", label_for_charts="same town"),
+            cll.CustomLevel('"town_code_l" = "town_code_r"', label_for_charts="same town"),
             cll.ExactMatchLevel("county_code"),
+            cll.CustomLevel(
+                '"county_area_l" = "county_area_r"', label_for_charts="same county area"
+            ),
             cll.ElseLevel(),
         ],
     )
-    return splink.SettingsCreator(
+    return SettingsCreator(
         link_type="link_only",
         unique_id_column_name="uid",
         comparisons=[name, birth, cl.ExactMatch("sex"), region],
@@ -223,22 +229,40 @@ def model_settings() -> Any:
 
 
 def blocking_rules() -> list[Any]:
-    block_on = _splink().block_on
+    """Splink blocking rules for prediction (see the module docstring)."""
+    from splink import block_on
+
     return [
-        block_on("birth_date"),
-        block_on("name_pinyin", "county_code"),
-        block_on("surname_pinyin", "county_code", "birth_year"),
+        block_on("birth_date", "surname_pinyin"),
+        block_on("birth_date", "county_area"),
+        block_on("name_pinyin", "county_area"),
+        block_on("surname_pinyin", "county_area", "birth_month"),
     ]
 
 
 @lru_cache(maxsize=4)
-def _model_json(path: str) -> str:
+def _model_text(path: str) -> str:
     return Path(path).read_text(encoding="utf-8")
 
 
 def load_model(path: str | Path = MODEL_PATH) -> dict[str, Any]:
-    """The trained model as a Splink settings dict (a fresh copy each call)."""
-    return json.loads(_model_json(str(path)))
+    """The trained model as a Splink settings dict (a fresh copy on each call)."""
+    return json.loads(_model_text(str(path)))
+
+
+@lru_cache(maxsize=1)
+def county_area_map() -> dict[str, str]:
+    """County codes that stand for another county's area: abolished codes → their successor
+    (from ``core/data/historical_county_codes.csv``), statistical zones → the county code their
+    residents' ID numbers carry."""
+    from doudi.core import regions_cn
+
+    out = dict(ZONE_ID_COUNTY)
+    for code in regions_cn.historical_county_codes().tolist():
+        hist = regions_cn.historical_county(f"{code:06d}")
+        if hist is not None:
+            out[hist.code] = hist.current_code
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -246,114 +270,219 @@ def load_model(path: str | Path = MODEL_PATH) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------
 
 
-def _clean_name(name: str) -> str:
-    return "".join(name.split()).replace("·", "").replace("•", "")
+def _clean_name(name: str) -> str | None:
+    return "".join(name.split()).replace("·", "").replace("•", "") or None
 
 
-def _name_columns(names: pa.Array, given_pinyin: pa.Array) -> tuple[pa.Array, pa.Array]:
-    """Cleaned names and their pinyin, computed once per distinct name (vectorised)."""
-    names = names.combine_chunks() if isinstance(names, pa.ChunkedArray) else names
+def _normalise_pinyin(text: str | None) -> str | None:
+    """Department pinyin → lowercase toneless syllables: ``"Lǚ Xiǎo-Míng"`` → ``"lv xiao ming"``."""
+    if not text:
+        return None
+    decomposed = unicodedata.normalize("NFKD", text.replace("u:", "v").replace("U:", "v"))
+    decomposed = decomposed.replace("u\u0308", "v").replace("U\u0308", "v")  # ü ǖ ǘ ǚ ǜ
+    letters = "".join(
+        ch if ch.isascii() and ch.isalpha() else " "
+        for ch in decomposed
+        if not unicodedata.combining(ch)
+    )
+    return " ".join(letters.lower().split()) or None
+
+
+def _name_columns(names: pa.Array, given: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """Cleaned names and their pinyin, computed once per distinct name."""
     encoded = pc.dictionary_encode(names)
     distinct = encoded.dictionary.to_pylist()
-    clean = pa.array([_clean_name(n) or None for n in distinct], pa.string())
+    clean = pa.array([_clean_name(n) for n in distinct], pa.string())
     pinyin = pa.array([name_pinyin(n) or None for n in distinct], pa.string())
-    indices = encoded.indices
-    name_clean = clean.take(indices)
-    computed = pinyin.take(indices)
-    given = pc.if_else(pc.equal(pc.utf8_trim_whitespace(given_pinyin), ""), None, given_pinyin)
-    return name_clean, pc.coalesce(pc.utf8_lower(given), computed)
+    computed = pinyin.take(encoded.indices)
+    if given.null_count < len(given):
+        fallback = pa.array([_normalise_pinyin(p) for p in given.to_pylist()], pa.string())
+        computed = pc.coalesce(computed, fallback)
+    return clean.take(encoded.indices), computed
 
 
 def _prepare_candidates(candidates: pa.Table) -> pa.Table:
     missing = [c for c in ("row_id", "name") if c not in candidates.column_names]
     if missing:
-        raise ValueError(f"candidate rows lack the column(s) {', '.join(missing)}")
-    columns = {}
-    for col in CANDIDATE_COLUMNS:
-        typ = _CANDIDATE_TYPES[col]
+        raise ValueError(f"candidate rows lack the column(s): {', '.join(missing)}")
+    cols: dict[str, pa.Array] = {}
+    for col, typ in _CANDIDATE_TYPES.items():
         if col in candidates.column_names:
-            columns[col] = candidates[col].combine_chunks().cast(typ)
+            cols[col] = candidates[col].combine_chunks().cast(typ)
         else:
-            columns[col] = pa.nulls(candidates.num_rows, typ)
-    if columns["row_id"].null_count:
+            cols[col] = pa.nulls(candidates.num_rows, typ)
+    if cols["row_id"].null_count:
         raise ValueError("candidate rows have a null row_id")
-    if pc.count_distinct(columns["row_id"]).as_py() != candidates.num_rows:
+    if pc.count_distinct(cols["row_id"]).as_py() != candidates.num_rows:
         raise ValueError("candidate row_id values are not unique")
-    name_clean, pinyin = _name_columns(columns["name"], columns["name_pinyin"])
-    columns["name"] = name_clean
-    columns["name_pinyin"] = pinyin
-    return pa.table(columns)
+    cols["name"], cols["name_pinyin"] = _name_columns(cols["name"], cols["name_pinyin"])
+    return pa.table(cols)
 
 
 _CANDIDATE_SQL = """
 CREATE TEMP TABLE {out} AS
+WITH c AS (
+    SELECT
+        row_id,
+        name,
+        name_pinyin,
+        nullif(upper(trim(sex)), '') AS sex,
+        birth_date,
+        coalesce(nullif(trim(county_code), ''), left(nullif(trim(town_code), ''), 6))
+            AS county_code,
+        nullif(trim(town_code), '') AS town_code
+    FROM {src}
+)
 SELECT
     row_id AS uid,
     name AS name_clean,
     name_pinyin,
     split_part(name_pinyin, ' ', 1) AS surname_pinyin,
-    nullif(upper(trim(sex)), '') AS sex,
+    CASE WHEN sex IN ('M', 'F') THEN sex
+         WHEN sex IN ('男', '1') THEN 'M' WHEN sex IN ('女', '2') THEN 'F' END AS sex,
     birth_date,
     date_trunc('month', birth_date)::DATE AS birth_month,
-    year(birth_date) AS birth_year,
-    coalesce(nullif(trim(county_code), ''), left(nullif(trim(town_code), ''), 6)) AS county_code,
-    nullif(trim(town_code), '') AS town_code
-FROM {src}
+    county_code,
+    {area} AS county_area,
+    town_code
+FROM c
 """
 
-# Only registry persons that share a blocking key with some candidate can ever be scored; this
-# semi-join keeps Splink's work proportional to the batch for small batches.
+# Registry persons that share no blocking key with any row can never be scored: the semi-join
+# keeps Splink's work proportional to a small batch.
 _REGISTRY_SQL = """
 CREATE TEMP TABLE {out} AS
-WITH reg AS (
+WITH r AS (
     SELECT
         person_id AS uid,
-        regexp_replace(name, '[\\s·•]', '', 'g') AS name_clean,
+        translate(name, ' ·•　', '') AS name_clean,
         lower(name_pinyin) AS name_pinyin,
         split_part(lower(name_pinyin), ' ', 1) AS surname_pinyin,
         sex,
         birth_date,
         date_trunc('month', birth_date)::DATE AS birth_month,
-        year(birth_date) AS birth_year,
         county_code,
+        {area} AS county_area,
         town_code
     FROM {src}
 )
-SELECT * FROM reg
-WHERE birth_date IN (SELECT birth_date FROM {cand} WHERE birth_date IS NOT NULL)
-   OR (name_pinyin, county_code) IN (
-        SELECT (name_pinyin, county_code) FROM {cand}
-        WHERE name_pinyin IS NOT NULL AND county_code IS NOT NULL)
-   OR (surname_pinyin, county_code, birth_year) IN (
-        SELECT (surname_pinyin, county_code, birth_year) FROM {cand}
-        WHERE surname_pinyin IS NOT NULL AND county_code IS NOT NULL
-          AND birth_year IS NOT NULL)
+SELECT * FROM r
+WHERE (birth_date, surname_pinyin) IN (SELECT (birth_date, surname_pinyin) FROM {cand})
+   OR (birth_date, county_area) IN (SELECT (birth_date, county_area) FROM {cand})
+   OR (name_pinyin, county_area) IN (SELECT (name_pinyin, county_area) FROM {cand})
+   OR (surname_pinyin, county_area, birth_month) IN (
+        SELECT (surname_pinyin, county_area, birth_month) FROM {cand})
 """
 
 
-def _connect() -> duckdb.DuckDBPyConnection:
+def connect() -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection that never installs or loads extensions (offline)."""
     return duckdb.connect(
         ":memory:",
         config={"autoinstall_known_extensions": False, "autoload_known_extensions": False},
     )
 
 
-def _registry_source(con: duckdb.DuckDBPyConnection, registry: pa.Table | str | Path) -> str:
-    """A SQL table expression for the registry (an Arrow table or a Parquet file/folder)."""
+def _area_sql(col: str) -> str:
+    """SQL for the county area of the county code in ``col`` (:func:`county_area_map`)."""
+    whens = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in sorted(county_area_map().items()))
+    return f"CASE {col} {whens} ELSE {col} END"
+
+
+def _registry_source(con: duckdb.DuckDBPyConnection, registry: pa.Table | str | Path, tag: str):
+    """A SQL table expression for the registry, and the name of a view to drop afterwards."""
     if isinstance(registry, pa.Table):
         missing = [c for c in REGISTRY_COLUMNS if c not in registry.column_names]
         if missing:
-            raise ValueError(f"registry lacks the column(s) {', '.join(missing)}")
-        name = f"__doudi_link_registry_src_{uuid.uuid4().hex[:8]}"
-        con.register(name, registry.select(list(REGISTRY_COLUMNS)))
-        return name
+            raise ValueError(f"registry lacks the column(s): {', '.join(missing)}")
+        view = f"__doudi_link_registry_src_{tag}"
+        con.register(view, registry.select(list(REGISTRY_COLUMNS)))
+        return view, view
     path = Path(registry)
     if path.is_dir():
         path = path / "*.parquet"
-    elif not path.exists():
-        raise FileNotFoundError(f"registry file not found: {path}")
+    elif not path.is_file():
+        raise FileNotFoundError(f"registry Parquet file not found: {path}")
     escaped = str(path).replace("'", "''")
-    return f"read_parquet('{escaped}')"
+    return f"read_parquet('{escaped}')", None
+
+
+@dataclass(frozen=True)
+class Staged:
+    """The Splink inputs created on a connection by :func:`stage_inputs`."""
+
+    cand: str
+    reg: str
+    #: term-frequency tables of the whole registry: column name → table name
+    tf_tables: dict[str, str]
+    #: persons in the whole registry
+    registry_size: int
+    #: views registered on the way (to unregister) and tables created (to drop)
+    views: tuple[str, ...]
+    tables: tuple[str, ...]
+
+
+_TF_SQL = """
+CREATE TEMP TABLE {out} AS
+SELECT {expr} AS {col}, count(*)::DOUBLE / sum(count(*)) OVER () AS tf_{col}
+FROM {src}
+WHERE {expr} IS NOT NULL
+GROUP BY ALL
+"""
+
+#: the registry columns with term frequencies, and how each is derived from the source
+_TF_COLUMNS = {"name_clean": "translate(name, ' ·•　', '')", "name_pinyin": "lower(name_pinyin)"}
+
+
+def stage_inputs(
+    con: duckdb.DuckDBPyConnection,
+    candidates: pa.Table,
+    registry: pa.Table | str | Path,
+    *,
+    tag: str,
+    prefilter: bool = True,
+) -> Staged:
+    """Create the Splink input tables and the registry's term-frequency tables on ``con``.
+
+    ``candidates`` must already be prepared (:func:`_prepare_candidates`). ``prefilter=False``
+    keeps every registry person (training needs pairs not selected by the blocking keys).
+    Term frequencies always come from the whole registry: a name's commonness is a fact about
+    the population, not about today's batch.
+    """
+    cand_src = f"__doudi_link_cand_src_{tag}"
+    cand = f"__doudi_link_cand_{tag}"
+    reg = f"__doudi_link_reg_{tag}"
+    views = [cand_src]
+    tables = [cand, reg]
+    con.register(cand_src, candidates)
+    reg_src, reg_view = _registry_source(con, registry, tag)
+    if reg_view:
+        views.append(reg_view)
+    area = _area_sql("county_code")
+    con.execute(_CANDIDATE_SQL.format(out=cand, src=cand_src, area=area))
+    sql = _REGISTRY_SQL if prefilter else _REGISTRY_SQL[: _REGISTRY_SQL.index("SELECT * FROM r")]
+    sql += "" if prefilter else "SELECT * FROM r"
+    con.execute(sql.format(out=reg, src=reg_src, cand=cand, area=area))
+    tf_tables = {}
+    for col, expr in _TF_COLUMNS.items():
+        tf_tables[col] = f"__doudi_link_tf_{col}_{tag}"
+        tables.append(tf_tables[col])
+        con.execute(_TF_SQL.format(out=tf_tables[col], col=col, expr=expr, src=reg_src))
+    size = con.sql(f"SELECT count(*) FROM {reg_src}").fetchall()[0][0]
+    return Staged(cand, reg, tf_tables, size, tuple(views), tuple(tables))
+
+
+def make_linker(con: duckdb.DuckDBPyConnection, staged: Staged, settings: Any) -> Any:
+    """A Splink linker over staged inputs (returns ``(db_api, linker)``)."""
+    from splink import DuckDBAPI, Linker
+
+    db_api = DuckDBAPI(connection=con)
+    cand_df = db_api.register(staged.cand, dataset_display_name="candidates")
+    reg_df = db_api.register(staged.reg, dataset_display_name="registry")
+    linker = Linker([cand_df, reg_df], settings, log_level=None)
+    for col, table in staged.tf_tables.items():
+        linker.table_management.register_term_frequency_lookup(db_api.register(table), col)
+    return db_api, linker
 
 
 # --------------------------------------------------------------------------------------------
@@ -361,119 +490,147 @@ def _registry_source(con: duckdb.DuckDBPyConnection, registry: pa.Table | str | 
 # --------------------------------------------------------------------------------------------
 
 
-def decide(
-    best: pa.Array | np.ndarray,
-    second: pa.Array | np.ndarray,
-    thresholds: LinkThresholds = LinkThresholds(),  # noqa: B008 (frozen, immutable)
-) -> pa.Array:
-    """The decision for each row from its best and second-best match probabilities.
+def _floats(values: pa.Array | pa.ChunkedArray | np.ndarray | list) -> np.ndarray:
+    arr = pa.array(values, pa.float64()) if not isinstance(values, pa.ChunkedArray) else values
+    return np.nan_to_num(np.asarray(arr.to_numpy(zero_copy_only=False), dtype=float), nan=-1.0)
 
-    ``linked`` when best ≥ accept and second < review (or absent); ``review`` when best ≥ review
-    otherwise; ``unlinked`` when best < review or absent.
+
+def decide(
+    best: pa.Array | np.ndarray | list,
+    second: pa.Array | np.ndarray | list,
+    exclusive: pa.Array | np.ndarray | list | None = None,
+    thresholds: LinkThresholds = LinkThresholds(),  # noqa: B008 - frozen, immutable
+) -> pa.Array:
+    """The decision for each row from its candidates' match probabilities (null = none).
+
+    - ``linked`` when best ≥ accept, second < accept and exclusive ≥ accept;
+    - ``review`` when best ≥ review and the row is not linked;
+    - ``unlinked`` when best < review or there is no candidate.
+
+    ``exclusive`` is the best person's probability against every other candidate of the row,
+    ``odds_best / (1 + Σ odds)`` with ``odds = p / (1 - p)``: two strong candidates share the
+    evidence, so a near-tie falls below ``accept``. When omitted it is computed from ``best``
+    and ``second`` alone. Two persons both at ``accept`` or more always give ``review``.
     """
-    b = np.nan_to_num(
-        np.asarray(pa.array(best, pa.float64()).to_numpy(zero_copy_only=False)), nan=-1.0
-    )
-    s = np.nan_to_num(
-        np.asarray(pa.array(second, pa.float64()).to_numpy(zero_copy_only=False)), nan=-1.0
-    )
-    out = np.where(
-        (b >= thresholds.accept) & (s < thresholds.review),
-        "linked",
-        np.where(b >= thresholds.review, "review", "unlinked"),
-    )
+    b = _floats(best)
+    s = _floats(second)
+    if exclusive is None:
+        e = _exclusive(b, s)
+    else:
+        e = _floats(exclusive)
+    linked = (b >= thresholds.accept) & (s < thresholds.accept) & (e >= thresholds.accept)
+    out = np.where(linked, "linked", np.where(b >= thresholds.review, "review", "unlinked"))
     return pa.array(out, pa.string())
 
 
-def _empty_result() -> pa.Table:
-    return RESULT_SCHEMA.empty_table()
+def _odds(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 0.0, 1.0)
+    with np.errstate(divide="ignore"):
+        return np.where(p >= 1.0, np.inf, p / np.maximum(1.0 - p, 1e-300))
+
+
+def _exclusive(b: np.ndarray, s: np.ndarray) -> np.ndarray:
+    ob, os_ = _odds(np.maximum(b, 0.0)), _odds(np.maximum(s, 0.0))
+    with np.errstate(invalid="ignore"):
+        e = np.where(np.isinf(ob), np.where(np.isinf(os_), 0.5, 1.0), ob / (1.0 + ob + os_))
+    return np.where(b < 0, -1.0, e)
 
 
 def probabilistic_link(
     candidates: pa.Table,
     registry: pa.Table | str | Path,
     *,
-    thresholds: LinkThresholds = LinkThresholds(),  # noqa: B008 (frozen, immutable)
+    thresholds: LinkThresholds = LinkThresholds(),  # noqa: B008 - frozen, immutable
     con: duckdb.DuckDBPyConnection | None = None,
     expected_match_share: float = 0.8,
     model: str | Path | dict[str, Any] = MODEL_PATH,
 ) -> pa.Table:
     """Link rows without a usable ID number to registry persons.
 
-    ``candidates``: row_id (unique), name, and optionally name_pinyin (computed with the surname
-    readings when null), birth_date, sex, county_code, town_code. ``registry``: an Arrow table or
-    a Parquet path with person_id, name, name_pinyin, sex, birth_date, county_code, town_code.
+    ``candidates``: row_id (unique, not null), name, and optionally name_pinyin, birth_date, sex
+    (``M``/``F``), county_code, town_code; missing optional columns count as unknown.
+    ``registry``: an Arrow table or a Parquet file or folder with person_id, name, name_pinyin,
+    sex, birth_date, county_code, town_code.
 
-    Returns one row per candidate row, in the candidates' order, with columns of
+    Returns one row per candidate row, in the candidates' order, with the columns of
     :data:`RESULT_SCHEMA`: ``person_id`` is the linked person, or for ``review`` the best
-    candidate person, and null for ``unlinked``; ``match_probability`` is the best pair's
-    probability (null when no registry person came near); ``second_person_id`` and
-    ``second_best_probability`` describe the runner-up.
+    candidate person, and null when ``unlinked``; ``match_probability`` is the best pair's
+    Splink probability (null when no registry person came near); ``exclusive_probability`` the
+    same weighed against the row's other candidates; ``second_person_id`` and
+    ``second_best_probability`` describe the runner-up (null when there is none).
+
+    ``con``: a DuckDB connection to work on (temporary tables are dropped afterwards); by default
+    a private in-memory one. ``model``: the model file or settings dict (tests, retraining).
     """
     if not 0.0 < expected_match_share <= 1.0:
         raise ValueError("expected_match_share must be in (0, 1]")
+    if not isinstance(thresholds, LinkThresholds):
+        raise TypeError("thresholds must be a LinkThresholds")
     prepared = _prepare_candidates(candidates)
     if prepared.num_rows == 0:
-        return _empty_result()
+        return RESULT_SCHEMA.empty_table()
+    settings = dict(model) if isinstance(model, dict) else load_model(model)
 
     own_con = con is None
-    con = _connect() if con is None else con
-    for setting in ("autoinstall_known_extensions", "autoload_known_extensions"):
-        try:
+    con = connect() if con is None else con
+    if not own_con:
+        for setting in ("autoinstall_known_extensions", "autoload_known_extensions"):
             con.execute(f"SET {setting} = false")
-        except duckdb.Error:  # pragma: no cover - very old DuckDB
-            pass
 
-    tag = uuid.uuid4().hex[:8]
-    cand_src = f"__doudi_link_cand_src_{tag}"
-    cand = f"__doudi_link_cand_{tag}"
-    reg = f"__doudi_link_reg_{tag}"
-    result_src = f"__doudi_link_result_{tag}"
-    created_views = [cand_src]
-    created_tables = [cand, reg]
+    tag = uuid.uuid4().hex[:12]
+    order = f"__doudi_link_order_{tag}"
+    views = [order]
+    tables: list[str] = []
     db_api = None
     try:
-        con.register(cand_src, prepared)
-        reg_src = _registry_source(con, registry)
-        if reg_src.startswith("__doudi_link_registry_src_"):
-            created_views.append(reg_src)
-        registry_size = con.sql(f"SELECT count(*) FROM {reg_src}").fetchall()[0][0]
-        con.execute(_CANDIDATE_SQL.format(out=cand, src=cand_src))
-        con.execute(_REGISTRY_SQL.format(out=reg, src=reg_src, cand=cand))
-        blocked_registry = con.sql(f"SELECT count(*) FROM {reg}").fetchall()[0][0]
-
         con.register(
-            result_src,
-            pa.table({"row_id": prepared["row_id"], "ord": np.arange(prepared.num_rows)}),
+            order, pa.table({"row_id": prepared["row_id"], "ord": np.arange(prepared.num_rows)})
         )
-        created_views.append(result_src)
-        if blocked_registry == 0:
-            predictions = _NO_PAIRS
+        staged = stage_inputs(con, prepared, registry, tag=tag)
+        views += staged.views
+        tables += staged.tables
+        if con.sql(f"SELECT count(*) FROM {staged.reg}").fetchall()[0][0] == 0:
+            pairs = _NO_PAIRS
         else:
-            db_api, predictions = _predict(
-                con, cand, reg, registry_size, expected_match_share, model
+            settings["probability_two_random_records_match"] = min(
+                0.5, expected_match_share / max(staged.registry_size, 1)
             )
-        best = con.sql(_RANK_SQL.format(pred=predictions, cand=result_src)).fetch_arrow_table()
+            settings["blocking_rules_to_generate_predictions"] = [
+                rule.create_blocking_rule_dict("duckdb") for rule in blocking_rules()
+            ]
+            settings["linker_uid"] = None
+            settings.pop("sql_dialect", None)
+            db_api, linker = make_linker(con, staged, settings)
+            predictions = linker.inference.predict(
+                threshold_match_probability=PROBABILITY_FLOOR, warning_mode="never"
+            )
+            pairs = predictions.physical_name
+        best = con.sql(_RANK_SQL.format(pairs=pairs, order=order)).to_arrow_table()
     finally:
         if db_api is not None:
             db_api.delete_tables_created_by_splink_from_db()
-        for t in created_tables:
-            con.execute(f"DROP TABLE IF EXISTS {t}")
-        for v in created_views:
+        for table in tables:
+            con.execute(f"DROP TABLE IF EXISTS {table}")
+        for view in views:
             try:
-                con.unregister(v)
-            except duckdb.Error:  # pragma: no cover
+                con.unregister(view)
+            except duckdb.Error:  # pragma: no cover - already gone
                 pass
         if own_con:
             con.close()
 
-    decision = decide(best["match_probability"], best["second_best_probability"], thresholds)
-    person = pc.if_else(pc.equal(decision, "unlinked"), None, best["person_id"])
+    decision = decide(
+        best["match_probability"],
+        best["second_best_probability"],
+        best["exclusive_probability"],
+        thresholds,
+    )
     return pa.table(
         {
             "row_id": best["row_id"],
-            "person_id": person,
+            "person_id": pc.if_else(pc.equal(decision, "unlinked"), None, best["person_id"]),
             "match_probability": best["match_probability"],
+            "exclusive_probability": best["exclusive_probability"],
             "second_person_id": best["second_person_id"],
             "second_best_probability": best["second_best_probability"],
             "decision": decision,
@@ -482,74 +639,41 @@ def probabilistic_link(
     )
 
 
+_NO_PAIRS = """(
+    SELECT NULL::BIGINT AS uid_l, NULL::BIGINT AS uid_r, NULL::VARCHAR AS source_dataset_l,
+        NULL::DOUBLE AS match_probability
+    WHERE false
+)"""
+
+# odds are capped at 1e12 so that a probability of exactly 1.0 stays finite
 _RANK_SQL = """
 WITH pairs AS (
     SELECT
         CASE WHEN source_dataset_l = 'candidates' THEN uid_l ELSE uid_r END AS row_id,
         CASE WHEN source_dataset_l = 'candidates' THEN uid_r ELSE uid_l END AS person_id,
-        match_probability
-    FROM {pred}
+        match_probability,
+        least(match_probability / greatest(1 - match_probability, 1e-12), 1e12) AS odds
+    FROM {pairs}
 ),
 ranked AS (
-    SELECT *, row_number() OVER (
-        PARTITION BY row_id ORDER BY match_probability DESC, person_id) AS rank
+    SELECT *,
+        row_number() OVER (PARTITION BY row_id ORDER BY match_probability DESC, person_id)
+            AS rank,
+        sum(odds) OVER (PARTITION BY row_id) AS total_odds
     FROM pairs
 )
 SELECT
-    c.row_id,
+    o.row_id,
     b.person_id,
     b.match_probability,
+    b.odds / (1 + b.total_odds) AS exclusive_probability,
     s.person_id AS second_person_id,
     s.match_probability AS second_best_probability
-FROM {cand} AS c
-LEFT JOIN ranked AS b ON b.row_id = c.row_id AND b.rank = 1
-LEFT JOIN ranked AS s ON s.row_id = c.row_id AND s.rank = 2
-ORDER BY c.ord
+FROM {order} AS o
+LEFT JOIN ranked AS b ON b.row_id = o.row_id AND b.rank = 1
+LEFT JOIN ranked AS s ON s.row_id = o.row_id AND s.rank = 2
+ORDER BY o.ord
 """
-
-_NO_PAIRS = """(
-    SELECT NULL::BIGINT AS uid_l, NULL::BIGINT AS uid_r,
-        NULL::VARCHAR AS source_dataset_l, NULL::DOUBLE AS match_probability
-    WHERE false
-)"""
-
-
-def _linker(con: duckdb.DuckDBPyConnection, cand: str, reg: str, settings: Any) -> tuple[Any, Any]:
-    splink = _splink()
-    from splink.internals.duckdb.database_api import DuckDBAPI
-
-    db_api = DuckDBAPI(connection=con)
-    cand_df = db_api.register(cand, dataset_display_name="candidates")
-    reg_df = db_api.register(reg, dataset_display_name="registry")
-    linker = splink.Linker([cand_df, reg_df], settings, log_level=None)
-    return db_api, linker
-
-
-def _predict(
-    con: duckdb.DuckDBPyConnection,
-    cand: str,
-    reg: str,
-    registry_size: int,
-    expected_match_share: float,
-    model: str | Path | dict[str, Any],
-) -> tuple[Any, str]:
-    settings = dict(model) if isinstance(model, dict) else load_model(model)
-    settings["probability_two_random_records_match"] = min(
-        0.5, expected_match_share / max(registry_size, 1)
-    )
-    creator = model_settings()
-    # blocking is part of the method, not of the trained parameters: take it from the code
-    settings["blocking_rules_to_generate_predictions"] = [
-        br.create_blocking_rule_dict("duckdb")
-        for br in creator.blocking_rules_to_generate_predictions
-    ]
-    settings["linker_uid"] = None
-    settings.pop("sql_dialect", None)
-    db_api, linker = _linker(con, cand, reg, settings)
-    predictions = linker.inference.predict(
-        threshold_match_probability=PROBABILITY_FLOOR, warning_mode="never"
-    )
-    return db_api, predictions.physical_name
 
 
 # --------------------------------------------------------------------------------------------
@@ -561,36 +685,34 @@ def evaluate(links: pa.Table, truth: pa.Table) -> dict[str, float | int]:
     """Precision and recall of the ``linked`` decisions against a truth table.
 
     ``truth``: row_id, person_id (null for a row whose person is not in the registry).
-    precision = correct links / links; recall = correct links / rows whose person is in the
-    registry. Also the counts per decision, the wrong links, and the rows in review whose best
-    candidate is the true person.
+    precision = correct links / links (1.0 when nothing is linked); recall = correct links /
+    rows whose person is in the registry. Also the count of each decision, the wrong links, and
+    the review rows whose best candidate is the true person.
     """
-    joined = links.join(
+    joined = links.select(["row_id", "person_id", "decision"]).join(
         truth.select(["row_id", "person_id"]).rename_columns(["row_id", "true_person_id"]),
         "row_id",
         join_type="left outer",
     )
-    decision = joined["decision"]
-    linked = pc.equal(decision, "linked")
-    correct = pc.and_(
-        linked, pc.fill_null(pc.equal(joined["person_id"], joined["true_person_id"]), False)
-    )
-    n_linked = pc.sum(linked).as_py() or 0
-    n_correct = pc.sum(correct).as_py() or 0
-    n_true = pc.sum(pc.is_valid(joined["true_person_id"])).as_py() or 0
-    review = pc.equal(decision, "review")
-    review_right = pc.and_(
-        review, pc.fill_null(pc.equal(joined["person_id"], joined["true_person_id"]), False)
-    )
+    same = pc.fill_null(pc.equal(joined["person_id"], joined["true_person_id"]), False)
+    linked = pc.equal(joined["decision"], "linked")
+    review = pc.equal(joined["decision"], "review")
+
+    def count(mask: pa.Array) -> int:
+        return int(pc.sum(mask).as_py() or 0)
+
+    n_linked = count(linked)
+    n_correct = count(pc.and_(linked, same))
+    n_true = count(pc.is_valid(joined["true_person_id"]))
     return {
         "rows": links.num_rows,
         "true_matches": n_true,
         "linked": n_linked,
-        "review": pc.sum(review).as_py() or 0,
-        "unlinked": pc.sum(pc.equal(decision, "unlinked")).as_py() or 0,
+        "review": count(review),
+        "unlinked": count(pc.equal(joined["decision"], "unlinked")),
         "correct_links": n_correct,
         "wrong_links": n_linked - n_correct,
-        "review_best_is_true": pc.sum(review_right).as_py() or 0,
+        "review_best_is_true": count(pc.and_(review, same)),
         "precision": n_correct / n_linked if n_linked else 1.0,
         "recall": n_correct / n_true if n_true else 1.0,
     }

@@ -66,7 +66,9 @@ def _empty(arr: pa.Array) -> pa.Array:
     return pc.equal(pc.utf8_length(arr), 0)
 
 
-def _reason(bad: pa.Array, field: Field, what: str, values: pa.Array) -> pa.Array:
+def _reason(bad: pa.Array, field: Field, what: str, values: pa.Array) -> pa.Array | None:
+    if not pc.any(bad).as_py():
+        return None
     text = pc.binary_join_element_wise(
         pa.scalar(f"{field.header}："), pa.scalar(what + "（"), values, pa.scalar("）"), ""
     )
@@ -74,7 +76,43 @@ def _reason(bad: pa.Array, field: Field, what: str, values: pa.Array) -> pa.Arra
 
 
 def parse_dates(text: pa.Array) -> tuple[pa.Array, pa.Array]:
-    """(date32 array, ok mask) for date strings in the accepted formats; empty → null, ok."""
+    """(date32 array, ok mask) for date strings in the accepted formats; empty → null, ok.
+
+    Fast path: a column entirely in ISO form (2024-01-05) is parsed by Arrow in one call; only
+    the rows it cannot read go through the general parser."""
+    trimmed = _trim(text)
+    stamp = pc.strptime(trimmed, format="%Y-%m-%d", unit="s", error_is_null=True)
+    iso = pc.cast(stamp, pa.date32())
+    # Arrow rolls 2023-02-29 over to 2023-03-01: keep only dates that print back the same
+    parsed = pc.and_(pc.is_valid(stamp), pc.equal(pc.utf8_length(trimmed), 10))
+    day_text = pc.if_else(parsed, pc.utf8_slice_codeunits(trimmed, 8, 10), "0")
+    same = pc.and_(parsed, pc.equal(pc.cast(day_text, pa.int64()), pc.day(stamp)))
+    in_range = pc.and_(
+        pc.and_(
+            pc.greater_equal(iso, pa.scalar(dt.date(1880, 1, 1))),
+            pc.less_equal(iso, pa.scalar(dt.date(2100, 12, 31))),
+        ),
+        same,
+    )
+    iso = pc.if_else(in_range, iso, pa.scalar(None, pa.date32()))
+    pending = pc.and_(pc.is_null(iso), pc.invert(_empty(trimmed)))
+    if not pc.any(pending).as_py():
+        return iso, pa.array(np.ones(len(trimmed), bool))
+    if pc.sum(pending).as_py() == len(trimmed):
+        return _parse_dates_general(trimmed)
+    rest_idx = pc.indices_nonzero(pending)
+    rest_values, rest_ok = _parse_dates_general(pc.take(trimmed, rest_idx))
+    values = iso.to_numpy(zero_copy_only=False).astype("datetime64[D]")
+    mask = np.asarray(pc.is_null(iso), dtype=bool).copy()
+    ok = np.ones(len(trimmed), bool)
+    idx = rest_idx.to_numpy()
+    values[idx] = rest_values.to_numpy(zero_copy_only=False).astype("datetime64[D]")
+    mask[idx] = np.asarray(pc.is_null(rest_values), dtype=bool)
+    ok[idx] = np.asarray(rest_ok, dtype=bool)
+    return pa.array(values, pa.date32(), mask=mask), pa.array(ok)
+
+
+def _parse_dates_general(text: pa.Array) -> tuple[pa.Array, pa.Array]:
     original = _trim(text)
     serial = pc.match_substring_regex(original, r"^\d{1,5}(\.0+)?$")
     s = pc.replace_substring_regex(original, r"[年月/\.]", "-")
@@ -115,7 +153,16 @@ def parse_dates(text: pa.Array) -> tuple[pa.Array, pa.Array]:
 
 
 def parse_decimals(text: pa.Array) -> tuple[pa.Array, pa.Array]:
-    s = pc.replace_substring_regex(_trim(text), r"[,，¥￥元\s]", "")
+    trimmed = _trim(text)
+    if not pc.any(_empty(trimmed)).as_py():
+        try:  # fast path: plain numbers throughout
+            values = pc.round(pc.cast(trimmed, pa.float64()), ndigits=2, round_mode="half_up")
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass
+        else:
+            if pc.all(pc.less(pc.abs(values), 1e15)).as_py():
+                return pc.cast(values, DECIMAL), pa.array(np.ones(len(trimmed), bool))
+    s = pc.replace_substring_regex(trimmed, r"[,，¥￥元\s]", "")
     looks = pc.match_substring_regex(s, r"^[-+]?(\d+\.?\d*|\.\d+)$")
     safe = pc.if_else(looks, s, "0")
     values = pc.round(pc.cast(safe, pa.float64()), ndigits=2, round_mode="half_up")
@@ -192,6 +239,22 @@ def normalize(interface: Interface, raw: pa.Table, *, today: dt.date | None = No
             )
             if field.name == interface.person_field:
                 id_valid = valid
+                # birth date, sex and area of the valid numbers, from the validator's arrays
+                columns["__id_birth"] = pa.array(
+                    batch.birth_date.astype("datetime64[D]"),
+                    pa.date32(),
+                    mask=~np.asarray(batch.valid),
+                )
+                columns["__id_sex"] = pc.if_else(
+                    valid,
+                    pa.array(batch.sex.astype(object), pa.string()),
+                    pa.scalar(None, pa.string()),
+                )
+                columns["__id_region"] = pc.if_else(
+                    valid,
+                    pa.array(batch.region_code.astype(object), pa.string()),
+                    pa.scalar(None, pa.string()),
+                )
             ok = pa.array(np.ones(n, bool))  # invalid IDs are kept: linkage handles them
         elif field.type == "date":
             columns[field.name], ok = parse_dates(text)
@@ -229,9 +292,12 @@ def normalize(interface: Interface, raw: pa.Table, *, today: dt.date | None = No
             no_name = pc.is_null(name_col)
             f = interface.field(interface.person_field)
             raw_text = columns[f"{interface.person_field}__raw"]
+            neither = pc.and_(no_id, no_name)
             reasons.append(
-                pc.if_else(
-                    pc.and_(no_id, no_name),
+                None
+                if not pc.any(neither).as_py()
+                else pc.if_else(
+                    neither,
                     pc.binary_join_element_wise(
                         pa.scalar(f"{f.header}："),
                         pa.scalar("无效且无姓名，无法匹配人员（"),
@@ -243,7 +309,7 @@ def normalize(interface: Interface, raw: pa.Table, *, today: dt.date | None = No
                 )
             )
     reason = pa.nulls(n, pa.string())
-    for r in reversed(reasons):  # first problem wins
+    for r in reversed([r for r in reasons if r is not None]):  # first problem wins
         reason = pc.if_else(pc.is_valid(r), r, reason)
     columns["_line"] = raw["_line"].combine_chunks()
     return Normalized(pa.table(columns), reason, id_valid)

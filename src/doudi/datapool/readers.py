@@ -286,7 +286,11 @@ def read_jsonl(data: bytes, header_map: Mapping[str, str], required: Iterable[st
 
 
 def read_csv_text(
-    text: str, encoding: str, header_map: Mapping[str, str], required: Iterable[str]
+    text: str,
+    encoding: str,
+    header_map: Mapping[str, str],
+    required: Iterable[str],
+    raw: bytes | None = None,
 ) -> RawRead:
     """CSV: the header is found with the csv module on the first lines; the body is parsed by
     Arrow's multi-threaded reader, with line numbers recovered from the newline positions."""
@@ -294,11 +298,18 @@ def read_csv_text(
     head_rows = list(csv.reader(head_lines[:HEADER_SEARCH_ROWS]))
     index, columns, extra = find_header(head_rows, header_map, required)
     # position just after the header line
-    pos = 0
-    for _ in range(index + 1):
-        nxt = text.find("\n", pos)
-        pos = len(text) if nxt < 0 else nxt + 1
-    body = text[pos:].encode("utf-8")
+    if raw is not None:  # UTF-8: cut the bytes directly, no re-encoding
+        pos = 0
+        for _ in range(index + 1):
+            nxt = raw.find(b"\n", pos)
+            pos = len(raw) if nxt < 0 else nxt + 1
+        body = raw[pos:]
+    else:
+        pos = 0
+        for _ in range(index + 1):
+            nxt = text.find("\n", pos)
+            pos = len(text) if nxt < 0 else nxt + 1
+        body = text[pos:].encode("utf-8")
     if not body.strip():
         empty = {name: pa.array([], pa.string()) for name in columns.values()}
         empty["_line"] = pa.array([], pa.int64())
@@ -415,7 +426,10 @@ def read_file(path: Path, header_map: Mapping[str, str], required: Iterable[str]
         return read_excel(path, fmt, header_map, required)
     if fmt == "jsonl":
         return read_jsonl(data, header_map, required)
-    text, encoding = decode(data)
-    if "\x00" in text[:4096]:
+    if b"\x00" in data[:4096]:
         raise UnreadableFile("文件不是文本格式的 CSV", "the file is not a text CSV")
+    text, encoding = decode(data)
+    if encoding.startswith("utf-8"):
+        body = data[3:] if encoding == "utf-8-sig" else data
+        return read_csv_text(text, encoding, header_map, required, raw=body)
     return read_csv_text(text, encoding, header_map, required)

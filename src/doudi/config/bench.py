@@ -1,0 +1,21 @@
+"""``doudi bench <what>``: the benchmarks whose figures go into the issues' closing notes."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+BENCHES = {
+    "ingest": "doudi.datapool.bench",
+    "linkage": "doudi.datapool.bench_linkage",
+    "generate": "doudi.synth.cli",
+}
+
+
+def main(argv: Sequence[str]) -> int:
+    if not argv or argv[0] not in BENCHES:
+        print("用法 / usage: doudi bench {" + "|".join(BENCHES) + "} [options]", file=sys.stderr)
+        return 2
+    import importlib
+
+    return int(importlib.import_module(BENCHES[argv[0]]).main(list(argv[1:])) or 0)

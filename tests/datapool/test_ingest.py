@@ -185,3 +185,20 @@ def test_death_registration_without_probabilistic(tmp_path, town_households):
     assert result.linked == 1
     rows = current(pool_connection(), "SELECT * FROM death_registration")
     assert rows[0]["death_date"] == dt.date(2025, 5, 3)
+
+
+def test_rows_without_usable_id_are_linked_probabilistically(tmp_path, town_households):
+    from doudi.datapool.models import LinkReview
+
+    bad = ZENG[:-1] + ("0" if ZENG[-1] != "0" else "1")  # wrong check character
+    path = write(tmp_path, "a.csv", [row(bad, "曾晓明"),  # and a homophone typo
+                                     row(OUTSIDER[:-1] + "0", "完全不同")])
+    result = ingest_file("medical_inpatient", path, options=IngestOptions())
+    rows = current(pool_connection(), "SELECT * FROM medical_inpatient ORDER BY _line")
+    zeng = Person.objects.get(name="曾小明").pk
+    reviewed = LinkReview.objects.filter(candidate_id=zeng, line=2).exists()
+    assert rows[0]["person_id"] == zeng or reviewed
+    if rows[0]["person_id"] == zeng:
+        assert rows[0]["link_method"] == "probabilistic" and result.linked == 1
+    assert rows[1]["person_id"] is None
+    assert result.invalid_ids == 2

@@ -58,7 +58,10 @@ def _registry_table(rows: list[tuple]) -> pa.Table:
     cols = ["person_id", "name", "name_pinyin", "sex", "birth_date", "county_code", "town_code"]
     types = [pa.int64(), pa.string(), pa.string(), pa.string(), pa.date32()] + [pa.string()] * 2
     return pa.table(
-        {c: pa.array([r[i] for r in rows], t) for i, (c, t) in enumerate(zip(cols, types))}
+        {
+            c: pa.array([r[i] for r in rows], t)
+            for i, (c, t) in enumerate(zip(cols, types, strict=True))
+        }
     )
 
 
@@ -66,7 +69,7 @@ def _candidates(rows: dict[int, tuple]) -> pa.Table:
     cols = ["name", "name_pinyin", "sex", "birth_date", "county_code", "town_code"]
     types = [pa.string()] * 3 + [pa.date32()] + [pa.string()] * 2
     out = {"row_id": pa.array(list(rows), pa.int64())}
-    for i, (c, t) in enumerate(zip(cols, types)):
+    for i, (c, t) in enumerate(zip(cols, types, strict=True)):
         out[c] = pa.array([r[i] for r in rows.values()], t)
     return pa.table(out)
 
@@ -259,7 +262,7 @@ def test_model_file_matches_the_code():
     assert [c["output_column_name"] for c in model["comparisons"]] == [
         c["output_column_name"] for c in code["comparisons"]
     ]
-    for trained, declared in zip(model["comparisons"], code["comparisons"]):
+    for trained, declared in zip(model["comparisons"], code["comparisons"], strict=True):
         assert [lvl["sql_condition"] for lvl in trained["comparison_levels"]] == [
             lvl["sql_condition"] for lvl in declared["comparison_levels"]
         ]

@@ -41,6 +41,7 @@ def main(argv: Sequence[str]) -> int:
         print(str(exc), file=sys.stderr)
         return 2
     status = 0
+    ingested = []
     for path in args.files:
         if not path.is_file():
             print(f"找不到文件 {path} / file not found", file=sys.stderr)
@@ -57,6 +58,14 @@ def main(argv: Sequence[str]) -> int:
             )
             status = 1
             continue
+        ingested.append((path, ingest))
+    if ingested and not args.no_probabilistic:
+        from doudi.datapool.linking import link_pending
+
+        # one probabilistic run for all the files' rows without a usable ID number
+        link_pending(interfaces=[args.interface])
+    for path, ingest in ingested:
+        ingest.refresh_from_db()
         summary = ingest.summary()
         summary["file"] = str(path)
         print(json.dumps(summary, ensure_ascii=False), flush=True)

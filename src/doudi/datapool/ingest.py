@@ -10,9 +10,9 @@ Steps, each on whole columns:
    stored again; a row whose key is known with other content is a correction and supersedes it
    (history kept: both versions stay in ``<interface>_all``);
 4. linkage: exact, by the blind index of the normalised ID number against the registry export;
-   rows without a usable ID, or with an ID not in the registry, go to probabilistic matching
-   (:mod:`linkage`): above the upper threshold linked, between the thresholds a clerk's review
-   queue, below unlinked;
+   rows without a usable ID, or with an ID not in the registry, are matched probabilistically
+   afterwards, in bulk (:mod:`linking`): above the upper threshold linked, between the
+   thresholds a clerk's review queue, below unlinked;
 5. store: Parquet files per period written to staging, renamed into place, and made visible by the
    manifest rows that commit in one transaction with the ledger row, the quarantine and the review
    queue (see :mod:`store`).
@@ -44,7 +44,7 @@ from doudi.core.models import User
 from doudi.datapool import normalize as norm
 from doudi.datapool import store
 from doudi.datapool.catalog import Interface, load_catalog
-from doudi.datapool.models import IngestFile, LinkReview, QuarantineRow, StoreFile
+from doudi.datapool.models import IngestFile, QuarantineRow, StoreFile
 from doudi.datapool.readers import RawRead, UnreadableFile, read_file
 from doudi.datapool.registry_export import registry_export
 
@@ -65,8 +65,6 @@ ID_COLUMNS = [
     ("id_birth_date", pa.date32()),
     ("id_sex", pa.string()),
     ("id_region", pa.string()),
-    ("prob_person_id", pa.int64()),
-    ("prob_score", pa.float64()),
 ]
 _ARROW_TYPES = {
     "string": pa.string(),
@@ -175,7 +173,10 @@ def _quarantine_rows(raw: RawRead, reason: pa.Array, ingest: IngestFile) -> list
 def _hash_sql(columns: list[str], *, number: bool = False) -> str:
     """A keyed MD5 over the columns' text (stable across DuckDB versions, unlike ``hash``);
     ``number``: the low 64 bits as an unsigned integer (content hashes), else 32 hex digits."""
-    parts = " || chr(31) || ".join(f"coalesce(CAST(\"{c}\" AS VARCHAR), '')" for c in columns)
+    parts = " || chr(31) || ".join(
+        f"coalesce(CAST({c if c.startswith('coalesce(') else chr(34) + c + chr(34)} AS VARCHAR), '')"
+        for c in columns
+    )
     function = "md5_number_lower" if number else "md5"
     return f"{function}('{crypto.index_key_hex()}|' || {parts})"
 
@@ -301,10 +302,18 @@ def _process(
     received = timezone.now()
 
     con = store.connect()
-    key_cols = list(interface.key)
-    content_cols = [f.name for f in interface.fields]
-    con.register("incoming", table)
     pf = interface.person_field
+    # an invalid ID number has no normalised form: its record is identified by the text as sent
+    id_fields = {f.name for f in interface.fields if f.type == "id_number"}
+
+    def ident(name: str) -> str:
+        if name in id_fields:
+            return f"coalesce(\"{name}\", upper(replace(\"{name}__raw\", ' ', '')))"
+        return name
+
+    key_cols = [ident(c) for c in interface.key]
+    content_cols = [ident(f.name) for f in interface.fields]
+    con.register("incoming", table)
     id_index_sql = (
         f'CASE WHEN "{pf}" IS NOT NULL THEN {crypto.blind_index_sql(chr(34) + pf + chr(34))} END'
         if pf
@@ -356,9 +365,6 @@ def _process(
             continue
         columns[f.name] = table[f.name].combine_chunks()
     n = table.num_rows
-    person_ids = pa.nulls(n, pa.int64())
-    scores = pa.nulls(n, pa.float64())
-    review_rows: list[dict[str, object]] = []
     if pf:
         raw_ids = table[f"{pf}__raw"].combine_chunks()
         id_norm = table[pf].combine_chunks()
@@ -397,15 +403,9 @@ def _process(
             .combine_chunks()
         )
         linked_exact = pc.is_valid(exact)
-        if options.probabilistic and interface.name_field:
-            person_ids, scores, review_rows = _probabilistic(
-                con, root, table, interface, keep, linked_exact, birth, sex, region, record_key
-            )
-        linked = pc.or_(linked_exact, pc.is_valid(person_ids))
+        linked = linked_exact
     else:
         linked = pa.array(np.zeros(n, bool))
-    columns["prob_person_id"] = person_ids
-    columns["prob_score"] = scores
     columns["record_key"] = record_key
     columns["content_hash"] = content_hash
     columns["_ingest"] = pa.array(np.full(n, ingest.pk, np.int64))
@@ -446,7 +446,6 @@ def _process(
         "duplicates": int(pc.sum(duplicate).as_py() or 0),
         "superseded": int(pc.sum(pc.and_(correction, keep)).as_py() or 0),
         "linked": int(pc.sum(kept_linked).as_py() or 0) if pf else 0,
-        "review": len(review_rows),
         "invalid_ids": int(pc.sum(pc.and_(pc.invert(columns["id_valid"]), keep)).as_py() or 0)
         if pf
         else 0,
@@ -461,9 +460,6 @@ def _process(
             ]
         )
         QuarantineRow.objects.bulk_create(quarantine, batch_size=5000)
-        LinkReview.objects.bulk_create(
-            [LinkReview(ingest=ingest, **r) for r in review_rows], batch_size=5000
-        )
         for key, value in counts.items():
             setattr(ingest, key, value)
         ingest.format = raw.format
@@ -482,74 +478,9 @@ def _process(
             subject_label=ingest.file_name,
             new={"interface": interface.code, **counts},
         )
+    if options.probabilistic and interface.person_field and interface.name_field:
+        from doudi.datapool.linking import link_pending
+
+        link_pending(interfaces=[interface.code])
+        ingest.refresh_from_db()
     return ingest
-
-
-def _probabilistic(con, root, table, interface, keep, linked_exact, birth, sex, region, record_key):
-    """Probabilistic matching for rows that the exact path did not link."""
-    from doudi.datapool import linkage
-
-    n = table.num_rows
-    person_ids = np.full(n, -1, np.int64)
-    scores = np.full(n, np.nan)
-    names = table[interface.name_field].combine_chunks()
-    need = pc.and_(pc.and_(keep, pc.invert(linked_exact)), pc.is_valid(names))
-    positions = np.flatnonzero(np.asarray(need.to_numpy(zero_copy_only=False), dtype=bool))
-    review: list[dict[str, object]] = []
-    if len(positions):
-        idx = pa.array(positions)
-        candidates = pa.table(
-            {
-                "row_id": pa.array(positions, pa.int64()),
-                "name": pc.take(names, idx),
-                "name_pinyin": pa.nulls(len(positions), pa.string()),
-                "birth_date": pc.take(birth, idx),
-                "sex": pc.take(sex, idx),
-                "county_code": pc.take(region, idx),
-                "town_code": pa.nulls(len(positions), pa.string()),
-            }
-        )
-        result = linkage.probabilistic_link(candidates, root / store.REGISTRY_PERSONS, con=None)
-        res = {
-            c: result[c].to_pylist()
-            for c in ("row_id", "person_id", "match_probability", "decision")
-        }
-        lines = table["_line"].to_pylist()
-        masked = _mask_ids(table[f"{interface.person_field}__raw"].combine_chunks()).to_pylist()
-        birth_list = birth.to_pylist()
-        name_list = names.to_pylist()
-        keys = record_key.to_pylist()
-        candidates_ids = [
-            p
-            for p, d in zip(res["person_id"], res["decision"], strict=True)
-            if d == "review" and p is not None
-        ]
-        from doudi.registry.models import Person
-
-        regions = dict(
-            Person.objects.filter(pk__in=candidates_ids).values_list("id", "residence_region_id")
-        )
-        for row, pid, prob, decision in zip(
-            res["row_id"], res["person_id"], res["match_probability"], res["decision"], strict=True
-        ):
-            if prob is not None:
-                scores[row] = prob
-            if decision == "linked" and pid is not None:
-                person_ids[row] = pid
-            elif decision == "review" and pid is not None and pid in regions:
-                review.append(
-                    {
-                        "interface": interface.code,
-                        "record_key": keys[row],
-                        "line": lines[row],
-                        "name": name_list[row] or "",
-                        "id_masked": masked[row] or "",
-                        "birth_date": birth_list[row],
-                        "candidate_id": pid,
-                        "probability": prob,
-                        "region_id": regions[pid],
-                    }
-                )
-    pids = pa.array(person_ids, pa.int64(), mask=person_ids < 0)
-    sc = pa.array(scores, pa.float64(), mask=np.isnan(scores))
-    return pids, sc, review

@@ -155,8 +155,8 @@ class LinkThresholds:
 
     ``review`` = 0.60: from 0.60 to 0.95 the evidence favours a match but not enough to act on
     alone, so a clerk decides; below 0.60 a match is hardly more likely than not, and queueing
-    such rows would bury the clerks (at 7 million persons, one row in twenty already lands in
-    review).
+    such rows would bury the clerks (on the synthetic city of 7 million, one row in thirty
+    already lands in review).
 
     Boundaries are inclusive: ``p >= accept`` may link; ``review <= p < accept`` is reviewed.
     """
@@ -295,9 +295,12 @@ def _name_columns(names: pa.Array, given: pa.Array) -> tuple[pa.Array, pa.Array]
     clean = pa.array([_clean_name(n) for n in distinct], pa.string())
     pinyin = pa.array([name_pinyin(n) or None for n in distinct], pa.string())
     computed = pinyin.take(encoded.indices)
-    if given.null_count < len(given):
-        fallback = pa.array([_normalise_pinyin(p) for p in given.to_pylist()], pa.string())
-        computed = pc.coalesce(computed, fallback)
+    need = pc.and_(pc.is_null(computed), pc.is_valid(given)).to_numpy(zero_copy_only=False)
+    if need.any():  # the department's pinyin, only where the name gives none
+        values = np.array(computed.to_pylist(), dtype=object)
+        rows = np.flatnonzero(need)
+        values[rows] = [_normalise_pinyin(p) for p in given.take(pa.array(rows)).to_pylist()]
+        computed = pa.array(values.tolist(), pa.string())
     return clean.take(encoded.indices), computed
 
 
@@ -348,16 +351,17 @@ SELECT
 FROM c
 """
 
-# Registry persons that share no blocking key with any row can never be scored: the semi-join
-# keeps Splink's work proportional to a small batch.
+# Registry persons that share no blocking key with any row can never be scored: the semi-joins
+# keep Splink's work proportional to a small batch. The name is cleaned after the filter (it is
+# the costliest expression); ``name_pinyin`` is lowercase by the registry's contract.
 _REGISTRY_SQL = """
 CREATE TEMP TABLE {out} AS
 WITH r AS (
     SELECT
         person_id AS uid,
-        translate(name, ' ·•　', '') AS name_clean,
-        lower(name_pinyin) AS name_pinyin,
-        split_part(lower(name_pinyin), ' ', 1) AS surname_pinyin,
+        name,
+        name_pinyin,
+        split_part(name_pinyin, ' ', 1) AS surname_pinyin,
         sex,
         birth_date,
         date_trunc('month', birth_date)::DATE AS birth_month,
@@ -366,21 +370,37 @@ WITH r AS (
         town_code
     FROM {src}
 )
-SELECT * FROM r
-WHERE (birth_date, surname_pinyin) IN (SELECT (birth_date, surname_pinyin) FROM {cand})
-   OR (birth_date, county_area) IN (SELECT (birth_date, county_area) FROM {cand})
-   OR (name_pinyin, county_area) IN (SELECT (name_pinyin, county_area) FROM {cand})
-   OR (surname_pinyin, county_area, birth_month) IN (
-        SELECT (surname_pinyin, county_area, birth_month) FROM {cand})
+SELECT
+    uid, translate(name, ' ·•　', '') AS name_clean, name_pinyin, surname_pinyin, sex,
+    birth_date, birth_month, county_code, county_area, town_code
+FROM r
+"""
+
+_PREFILTER_SQL = """
+WHERE EXISTS (
+        SELECT 1 FROM {cand} AS c
+        WHERE c.birth_date = r.birth_date AND c.surname_pinyin = r.surname_pinyin)
+   OR EXISTS (
+        SELECT 1 FROM {cand} AS c
+        WHERE c.birth_date = r.birth_date AND c.county_area = r.county_area)
+   OR EXISTS (
+        SELECT 1 FROM {cand} AS c
+        WHERE c.name_pinyin = r.name_pinyin AND c.county_area = r.county_area)
+   OR EXISTS (
+        SELECT 1 FROM {cand} AS c
+        WHERE c.surname_pinyin = r.surname_pinyin AND c.county_area = r.county_area
+          AND c.birth_month = r.birth_month)
 """
 
 
 def connect() -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection that never installs or loads extensions (offline)."""
-    return duckdb.connect(
+    con = duckdb.connect(
         ":memory:",
         config={"autoinstall_known_extensions": False, "autoload_known_extensions": False},
     )
+    con.execute("SET enable_progress_bar = false")
+    return con
 
 
 def _area_sql(col: str) -> str:
@@ -422,16 +442,18 @@ class Staged:
     tables: tuple[str, ...]
 
 
+# Term frequencies count the whole registry, but only for values some row carries: an exact
+# level compares equal values, so the row's value is the only one ever looked up.
 _TF_SQL = """
 CREATE TEMP TABLE {out} AS
-SELECT {expr} AS {col}, count(*)::DOUBLE / sum(count(*)) OVER () AS tf_{col}
+SELECT {source_col} AS {col}, count(*)::DOUBLE / {size} AS tf_{col}
 FROM {src}
-WHERE {expr} IS NOT NULL
+WHERE {source_col} IN (SELECT {col} FROM {cand} WHERE {col} IS NOT NULL)
 GROUP BY ALL
 """
 
-#: the registry columns with term frequencies, and how each is derived from the source
-_TF_COLUMNS = {"name_clean": "translate(name, ' ·•　', '')", "name_pinyin": "lower(name_pinyin)"}
+#: registry columns with term-frequency adjustments: Splink column → source column
+_TF_COLUMNS = {"name_clean": "name", "name_pinyin": "name_pinyin"}
 
 
 def stage_inputs(
@@ -446,8 +468,9 @@ def stage_inputs(
 
     ``candidates`` must already be prepared (:func:`_prepare_candidates`). ``prefilter=False``
     keeps every registry person (training needs pairs not selected by the blocking keys).
-    Term frequencies always come from the whole registry: a name's commonness is a fact about
-    the population, not about today's batch.
+    Term frequencies always count the whole registry: a name's commonness is a fact about the
+    population, not about today's batch. (A registry name holding spaces or ``·`` gets no
+    term frequency, so its exact agreement weighs as an average name's.)
     """
     cand_src = f"__doudi_link_cand_src_{tag}"
     cand = f"__doudi_link_cand_{tag}"
@@ -460,15 +483,23 @@ def stage_inputs(
         views.append(reg_view)
     area = _area_sql("county_code")
     con.execute(_CANDIDATE_SQL.format(out=cand, src=cand_src, area=area))
-    sql = _REGISTRY_SQL if prefilter else _REGISTRY_SQL[: _REGISTRY_SQL.index("SELECT * FROM r")]
-    sql += "" if prefilter else "SELECT * FROM r"
+    sql = _REGISTRY_SQL + (_PREFILTER_SQL if prefilter else "")
     con.execute(sql.format(out=reg, src=reg_src, cand=cand, area=area))
+    size = con.sql(f"SELECT count(*) FROM {reg_src}").fetchall()[0][0]
     tf_tables = {}
-    for col, expr in _TF_COLUMNS.items():
+    for col, source_col in _TF_COLUMNS.items():
         tf_tables[col] = f"__doudi_link_tf_{col}_{tag}"
         tables.append(tf_tables[col])
-        con.execute(_TF_SQL.format(out=tf_tables[col], col=col, expr=expr, src=reg_src))
-    size = con.sql(f"SELECT count(*) FROM {reg_src}").fetchall()[0][0]
+        con.execute(
+            _TF_SQL.format(
+                out=tf_tables[col],
+                col=col,
+                source_col=source_col,
+                size=max(size, 1),
+                src=reg_src,
+                cand=cand,
+            )
+        )
     return Staged(cand, reg, tf_tables, size, tuple(views), tuple(tables))
 
 
@@ -549,8 +580,9 @@ def probabilistic_link(
 
     ``candidates``: row_id (unique, not null), name, and optionally name_pinyin, birth_date, sex
     (``M``/``F``), county_code, town_code; missing optional columns count as unknown.
-    ``registry``: an Arrow table or a Parquet file or folder with person_id, name, name_pinyin,
-    sex, birth_date, county_code, town_code.
+    ``registry``: an Arrow table or a Parquet file or folder with person_id, name, name_pinyin
+    (lowercase syllables separated by spaces, from :func:`doudi.core.pinyin.name_pinyin`), sex,
+    birth_date, county_code, town_code.
 
     Returns one row per candidate row, in the candidates' order, with the columns of
     :data:`RESULT_SCHEMA`: ``person_id`` is the linked person, or for ``review`` the best

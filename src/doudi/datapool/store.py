@@ -189,6 +189,18 @@ def create_views(
     persons = root / REGISTRY_PERSONS
     households = root / REGISTRY_HOUSEHOLDS
     overrides = root / OVERRIDES
+    from doudi.datapool.linking import PROB_SCHEMA, prob_files
+
+    probs = prob_files(root)
+    if probs:
+        con.execute(
+            "CREATE OR REPLACE VIEW prob_links AS SELECT * FROM "
+            f"read_parquet({_sql_list(probs)}) QUALIFY row_number() OVER "
+            "(PARTITION BY interface, record_key ORDER BY run DESC) = 1"
+        )
+    else:
+        con.register("_prob_links_empty", PROB_SCHEMA.empty_table())
+        con.execute("CREATE OR REPLACE VIEW prob_links AS SELECT * FROM _prob_links_empty")
     for name, path, schema in (
         ("registry_persons", persons, PERSONS_SCHEMA),
         ("registry_households", households, HOUSEHOLDS_SCHEMA),
@@ -218,15 +230,18 @@ def create_views(
                                                ORDER BY _ingest DESC, _line DESC) = 1
                 )
                 SELECT cur.*,
-                       coalesce(o.person_id, p.person_id, cur.prob_person_id) AS person_id,
+                       coalesce(o.person_id, p.person_id, l.person_id) AS person_id,
                        CASE WHEN o.person_id IS NOT NULL THEN 'clerical'
                             WHEN p.person_id IS NOT NULL THEN 'exact'
-                            WHEN cur.prob_person_id IS NOT NULL THEN 'probabilistic'
-                       END AS link_method
+                            WHEN l.person_id IS NOT NULL THEN 'probabilistic'
+                       END AS link_method,
+                       l.probability AS link_probability
                 FROM cur
                 LEFT JOIN registry_persons p ON p.id_index = cur.id_index
                 LEFT JOIN link_overrides o
                        ON o.interface = '{code}' AND o.record_key = cur.record_key
+                LEFT JOIN prob_links l
+                       ON l.interface = '{code}' AND l.record_key = cur.record_key
             """)
         else:
             con.execute(f"""

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 BENCHES = {
     "ingest": "doudi.datapool.bench",
+    "pool": "doudi.datapool.bench_pool",
     "linkage": "doudi.datapool.bench_linkage",
     "generate": "doudi.synth.cli",
 }

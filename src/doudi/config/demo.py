@@ -217,6 +217,54 @@ def _history(seed: int, today: dt.date) -> dict[str, int]:
     return counts
 
 
+def _pool(data: Path, *, persons: int, seed: int) -> dict[str, object]:
+    """The departments' feeds for the demo city, ingested into the data pool: a year of monthly
+    files and the last week's daily files, then the bulk probabilistic linking, then the towns'
+    data-return receipts up to a week ago (so the share-rate page shows what is still due)."""
+    import datetime as dt
+
+    from doudi.datapool.catalog import load_catalog
+    from doudi.datapool.ingest import IngestOptions, ingest_file
+    from doudi.datapool.linking import link_pending
+    from doudi.datapool.models import IngestFile, ReturnReceipt
+    from doudi.synth.feeds import generate_feeds
+
+    if IngestFile.objects.exists():
+        return {"skipped": True}
+    city = data / f"synth-{persons}-{seed}"
+    feeds = city / "feeds"
+    if not (feeds / "manifest.json").exists():
+        print("正在生成部门数据 / generating the departments' feeds …", flush=True)
+        generate_feeds(city_dir=city, out_dir=feeds, seed=seed, as_of=dt.date(2026, 1, 1))
+    print("正在接收部门数据入数据池 / ingesting the feeds into the data pool …", flush=True)
+    files = rows = 0
+    week_ago = 0
+    for interface in load_catalog():
+        folder = feeds / interface.code
+        if not folder.exists():
+            continue
+        for path in sorted(p for p in folder.iterdir() if p.is_file()):
+            try:
+                result = ingest_file(interface.code, path,
+                                     options=IngestOptions(probabilistic=False))
+            except Exception as exc:  # noqa: BLE001 - a demo file that fails is reported
+                print(f"  {path.name}: {exc}", flush=True)
+                continue
+            files += 1
+            rows += result.rows
+            if len(path.stem) <= len(interface.code) + 8:  # monthly history file
+                week_ago = max(week_ago, result.pk)
+    print(f"  {files} 个文件 / files, {rows:,} 行 / rows", flush=True)
+    print("正在按姓名拼音等匹配无身份证号的数据 / probabilistic linking …", flush=True)
+    linking = link_pending()
+    from doudi.core.models import Region
+
+    receipts = [ReturnReceipt(town=t, interface=i.code, up_to_ingest=week_ago)
+                for t in Region.objects.filter(level="town") for i in load_catalog().returned()]
+    ReturnReceipt.objects.bulk_create(receipts, ignore_conflicts=True)
+    return {"files": files, "rows": rows, "linking": linking}
+
+
 def build(*, persons: int, seed: int, data: Path) -> dict[str, object]:
     t0 = time.perf_counter()
     _ensure_demo_key(data)
@@ -250,6 +298,7 @@ def build(*, persons: int, seed: int, data: Path) -> dict[str, object]:
         from django.utils import timezone
 
         summary["history"] = _history(seed, timezone.localdate())
+    summary["pool"] = _pool(data, persons=persons, seed=seed)
     summary["accounts"] = _accounts()
     summary["seconds"] = round(time.perf_counter() - t0, 1)
     return summary

@@ -1,0 +1,161 @@
+"""``doudi bench pool``: a whole synthetic city's department feeds into the pool, timed.
+
+Generates (or reuses, ``--city DIR``) a synthetic city with its feeds, writes the registry export
+from the city's own files (the bench measures the pool, not the loading of 7 million persons into
+the operational database), then:
+
+1. ingests every history file and every daily file but the last day's (exact-ID path), interface
+   by interface, in date order;
+2. runs the bulk probabilistic linking once over the rows without a usable ID;
+3. ingests the last day's files of every interface: the incremental daily run;
+4. measures linkage against the generator's truth tables (precision and recall of the rows linked
+   exactly or probabilistically).
+
+Prints one JSON object: rows, accepted, quarantined, duplicates, seconds per phase, rows per
+second, peak RSS, linkage precision/recall.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import resource
+import time
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+
+from doudi.config import bootstrap
+
+DAILY = re.compile(r"-\d{4}-\d{2}-\d{2}\.[a-z]+$")
+
+
+def main(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(prog="doudi bench pool")
+    parser.add_argument("--persons", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--city", type=Path, default=None, help="a generated city with feeds/")
+    parser.add_argument("--work", type=Path, default=Path("bench-out/pool"))
+    parser.add_argument("--threads", type=int, default=None)
+    args = parser.parse_args(list(argv))
+    args.work.mkdir(parents=True, exist_ok=True)
+    os.environ["DOUDI_DATA_DIR"] = str((args.work / "data").resolve())
+    os.environ.setdefault("DOUDI_FIELD_KEY", "YmVuY2gta2V5LWJlbmNoLWtleS1iZW5jaC1rZXktMzI=")
+    bootstrap.setup()
+    from django.core.management import call_command
+
+    from doudi.core import crypto
+    from doudi.datapool import registry_export, store
+    from doudi.datapool.catalog import load_catalog
+    from doudi.datapool.ingest import IngestOptions, ingest_file
+    from doudi.datapool.linking import link_pending
+    from doudi.datapool.selectors import pool_connection
+
+    call_command("migrate", verbosity=0)
+    if args.threads:
+        import pyarrow as pa
+
+        pa.set_cpu_count(args.threads)
+        store.DEFAULT_THREADS = args.threads
+    out: dict[str, object] = {"persons": args.persons}
+    city = args.city
+    if city is None:
+        from doudi.synth.feeds import generate_feeds
+        from doudi.synth.generator import generate
+
+        city = args.work / "city"
+        t = time.perf_counter()
+        generate(persons=args.persons, seed=args.seed, out_dir=city, as_of=date(2026, 1, 1))
+        generate_feeds(city_dir=city, out_dir=city / "feeds", seed=args.seed,
+                       as_of=date(2026, 1, 1))
+        out["generate_seconds"] = round(time.perf_counter() - t, 1)
+    feeds = city / "feeds"
+    root = store.pool_root()
+    con = store.connect()
+    t = time.perf_counter()
+    con.execute(f"CREATE VIEW p AS SELECT * FROM read_parquet('{city / 'persons.parquet'}')")
+    con.execute(f"CREATE VIEW h AS SELECT * FROM read_parquet('{city / 'households.parquet'}')")
+    registry = con.sql(f"""
+        SELECT p.person_id, {crypto.blind_index_sql('p.id_number')} AS id_index, p.name,
+               p.name_pinyin, p.sex, p.birth_date, p.status, p.household_id, p.relation,
+               h.village_code, left(h.village_code, 9) AS town_code,
+               left(h.village_code, 6) AS county_code, h.hukou_village_code, h.residence_type
+        FROM p JOIN h USING (household_id)
+    """).to_arrow_table().cast(store.PERSONS_SCHEMA)
+    store.atomic_write_table(registry, root / store.REGISTRY_PERSONS)
+    (root / "registry" / "stamp.json").write_text(json.dumps(registry_export.registry_stamp()))
+    out["registry_seconds"] = round(time.perf_counter() - t, 1)
+
+    history, last_day = [], []
+    for interface in load_catalog():
+        folder = feeds / interface.code
+        if not folder.exists():
+            continue
+        files = sorted(p for p in folder.iterdir() if p.is_file())
+        daily = [p for p in files if DAILY.search(p.name)]
+        last = max((p.name[-15:-5] for p in daily), default=None) if daily else None
+        for p in files:
+            (last_day if last and DAILY.search(p.name) and last in p.name else history).append(
+                (interface.code, p))
+    totals = {"rows": 0, "accepted": 0, "quarantined": 0, "duplicates": 0, "files": 0,
+              "failed": 0}
+
+    def run(batch):  # type: ignore[no-untyped-def]
+        for code, path in batch:
+            try:
+                result = ingest_file(code, path, options=IngestOptions(probabilistic=False))
+            except Exception:  # noqa: BLE001 - counted and reported
+                totals["failed"] += 1
+                continue
+            totals["files"] += 1
+            for k in ("rows", "accepted", "quarantined", "duplicates"):
+                totals[k] += getattr(result, k)
+
+    t = time.perf_counter()
+    run(history)
+    out["ingest_seconds"] = round(time.perf_counter() - t, 1)
+    out["ingest"] = dict(totals)
+    out["rows_per_second"] = round(totals["rows"] / max(out["ingest_seconds"], 1e-9))
+    t = time.perf_counter()
+    out["linking"] = link_pending()
+    out["linking_seconds"] = round(time.perf_counter() - t, 1)
+    before = dict(totals)
+    t = time.perf_counter()
+    run(last_day)
+    out["daily_seconds"] = round(time.perf_counter() - t, 1)
+    out["daily_rows"] = totals["rows"] - before["rows"]
+    out["daily_files"] = totals["files"] - before["files"]
+
+    # linkage quality against the generator's truth
+    con = pool_connection()
+    truth = feeds / "_truth"
+    con.execute(f"CREATE VIEW truth AS SELECT * FROM read_parquet('{truth}/*.parquet', "
+                "union_by_name = true)")
+    parts = [f"SELECT _file, _line, person_id, link_method FROM {i.code}" for i in load_catalog()
+             if i.person_field and (feeds / i.code).exists()]
+    con.execute("CREATE VIEW linked AS " + " UNION ALL ".join(parts))
+    q = con.execute("""
+        SELECT count(*) FILTER (WHERE l.person_id IS NOT NULL) AS linked,
+               count(*) FILTER (WHERE l.person_id IS NOT NULL AND l.person_id = t.person_id) AS right,
+               count(*) FILTER (WHERE t.person_id IS NOT NULL) AS true_persons,
+               count(*) FILTER (WHERE l.link_method = 'probabilistic') AS prob_linked,
+               count(*) FILTER (WHERE l.link_method = 'probabilistic'
+                                AND l.person_id = t.person_id) AS prob_right
+        FROM linked l JOIN truth t ON t.file = l._file AND t.line = l._line
+    """).fetchone()
+    linked, right, true_persons, prob_linked, prob_right = q
+    out["linkage"] = {
+        "precision": round(right / linked, 5) if linked else None,
+        "recall": round(right / true_persons, 5) if true_persons else None,
+        "probabilistic_precision": round(prob_right / prob_linked, 5) if prob_linked else None,
+        "probabilistic_linked": prob_linked,
+    }
+    out["store_mib"] = round(sum(p.stat().st_size for p in root.rglob("*.parquet")) / 2**20, 1)
+    out["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    print(json.dumps(out, ensure_ascii=False))
+    return 0
+
+
+

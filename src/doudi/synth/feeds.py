@@ -3546,7 +3546,7 @@ def _veterans_benefit(c: City) -> Rows:
     r = Rows(person, day, stock)
     r["category"] = E(cat, ("disabled_soldier", "martyr_family", "died_on_duty_family", "died_of_illness_family",
                             "demobilized", "ill_veteran", "war_veteran", "other"))
-    r["disability_grade"] = R(np.where(cat == 0, rng.integers(1, 11, n), -1), grade)
+    r["disability_grade"] = R(np.where(cat == 0, rng.integers(0, 10, n), -1), grade)
     r["monthly_amount"] = M(whole(np.round(amount, 0)))
     r["start_date"] = D(day)
     r["status"] = E((rng.random(n) < 0.02).astype(np.int64), ("active", "stopped"))
@@ -3715,17 +3715,20 @@ def generate_feeds(
     city = City(Path(city_dir), seed, window)
     rows_by: dict[str, int] = {}
     records_by: dict[str, int] = {}
+    seconds_by: dict[str, float] = {}
     faults: dict[str, int] = {}
     files = 0
     wanted = set(interfaces) if interfaces else None
     for iface in catalog:
         if wanted is not None and iface.code not in wanted:
             continue
+        t_iface = time.perf_counter()
         build = BUILDERS.get(iface.code)
         rows = build(city) if build else _generic_rows(city, iface)
         rows = _complete(city, iface, rows)
         st = emit(city, iface, rows, out_dir, as_of)
         rows_by[iface.code] = st["rows"]
+        seconds_by[iface.code] = round(time.perf_counter() - t_iface, 2)
         records_by[iface.code] = st["records"]
         files += st["files"]
         for k, v in st["faults"].items():
@@ -3746,6 +3749,7 @@ def generate_feeds(
         "rows_per_person": round(total / max(city.N, 1), 3),
         "rows": rows_by,
         "faults": faults,
+        "seconds_per_interface": seconds_by,
         "fault_rates": dict(FAULT_RATES),
         "deaths": int(len(city.dead)),
         "births": int(len(city.births["mother"])),

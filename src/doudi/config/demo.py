@@ -245,8 +245,9 @@ def _pool(data: Path, *, persons: int, seed: int) -> dict[str, object]:
             continue
         for path in sorted(p for p in folder.iterdir() if p.is_file()):
             try:
-                result = ingest_file(interface.code, path,
-                                     options=IngestOptions(probabilistic=False))
+                result = ingest_file(
+                    interface.code, path, options=IngestOptions(probabilistic=False)
+                )
             except Exception as exc:  # noqa: BLE001 - a demo file that fails is reported
                 print(f"  {path.name}: {exc}", flush=True)
                 continue
@@ -259,8 +260,11 @@ def _pool(data: Path, *, persons: int, seed: int) -> dict[str, object]:
     linking = link_pending()
     from doudi.core.models import Region
 
-    receipts = [ReturnReceipt(town=t, interface=i.code, up_to_ingest=week_ago)
-                for t in Region.objects.filter(level="town") for i in load_catalog().returned()]
+    receipts = [
+        ReturnReceipt(town=t, interface=i.code, up_to_ingest=week_ago)
+        for t in Region.objects.filter(level="town")
+        for i in load_catalog().returned()
+    ]
     ReturnReceipt.objects.bulk_create(receipts, ignore_conflicts=True)
     return {"files": files, "rows": rows, "linking": linking}
 

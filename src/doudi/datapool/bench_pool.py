@@ -68,22 +68,29 @@ def main(argv: Sequence[str]) -> int:
         city = args.work / "city"
         t = time.perf_counter()
         generate(persons=args.persons, seed=args.seed, out_dir=city, as_of=date(2026, 1, 1))
-        generate_feeds(city_dir=city, out_dir=city / "feeds", seed=args.seed,
-                       as_of=date(2026, 1, 1))
+        generate_feeds(
+            city_dir=city, out_dir=city / "feeds", seed=args.seed, as_of=date(2026, 1, 1)
+        )
         out["generate_seconds"] = round(time.perf_counter() - t, 1)
     feeds = city / "feeds"
     root = store.pool_root()
     con = store.connect()
     t = time.perf_counter()
-    con.execute(f"CREATE VIEW p AS SELECT * FROM read_parquet('{city / 'persons.parquet'}')")
-    con.execute(f"CREATE VIEW h AS SELECT * FROM read_parquet('{city / 'households.parquet'}')")
-    registry = con.sql(f"""
-        SELECT p.person_id, {crypto.blind_index_sql('p.id_number')} AS id_index, p.name,
+    con.execute(f"CREATE TEMP VIEW p AS SELECT * FROM read_parquet('{city / 'persons.parquet'}')")
+    con.execute(
+        f"CREATE TEMP VIEW h AS SELECT * FROM read_parquet('{city / 'households.parquet'}')"
+    )
+    registry = (
+        con.sql(f"""
+        SELECT p.person_id, {crypto.blind_index_sql("p.id_number")} AS id_index, p.name,
                p.name_pinyin, p.sex, p.birth_date, p.status, p.household_id, p.relation,
                h.village_code, left(h.village_code, 9) AS town_code,
                left(h.village_code, 6) AS county_code, h.hukou_village_code, h.residence_type
         FROM p JOIN h USING (household_id)
-    """).to_arrow_table().cast(store.PERSONS_SCHEMA)
+    """)
+        .to_arrow_table()
+        .cast(store.PERSONS_SCHEMA)
+    )
     store.atomic_write_table(registry, root / store.REGISTRY_PERSONS)
     (root / "registry" / "stamp.json").write_text(json.dumps(registry_export.registry_stamp()))
     out["registry_seconds"] = round(time.perf_counter() - t, 1)
@@ -98,9 +105,9 @@ def main(argv: Sequence[str]) -> int:
         last = max((p.name[-15:-5] for p in daily), default=None) if daily else None
         for p in files:
             (last_day if last and DAILY.search(p.name) and last in p.name else history).append(
-                (interface.code, p))
-    totals = {"rows": 0, "accepted": 0, "quarantined": 0, "duplicates": 0, "files": 0,
-              "failed": 0}
+                (interface.code, p)
+            )
+    totals = {"rows": 0, "accepted": 0, "quarantined": 0, "duplicates": 0, "files": 0, "failed": 0}
 
     def run(batch):  # type: ignore[no-untyped-def]
         for code, path in batch:
@@ -131,11 +138,16 @@ def main(argv: Sequence[str]) -> int:
     # linkage quality against the generator's truth
     con = pool_connection()
     truth = feeds / "_truth"
-    con.execute(f"CREATE VIEW truth AS SELECT * FROM read_parquet('{truth}/*.parquet', "
-                "union_by_name = true)")
-    parts = [f"SELECT _file, _line, person_id, link_method FROM {i.code}" for i in load_catalog()
-             if i.person_field and (feeds / i.code).exists()]
-    con.execute("CREATE VIEW linked AS " + " UNION ALL ".join(parts))
+    con.execute(
+        f"CREATE TEMP VIEW truth AS SELECT * FROM read_parquet('{truth}/*.parquet', "
+        "union_by_name = true)"
+    )
+    parts = [
+        f"SELECT _file, _line, person_id, link_method FROM {i.code}"
+        for i in load_catalog()
+        if i.person_field and (feeds / i.code).exists()
+    ]
+    con.execute("CREATE TEMP VIEW linked AS " + " UNION ALL ".join(parts))
     q = con.execute("""
         SELECT count(*) FILTER (WHERE l.person_id IS NOT NULL) AS linked,
                count(*) FILTER (WHERE l.person_id IS NOT NULL AND l.person_id = t.person_id) AS right,
@@ -156,6 +168,3 @@ def main(argv: Sequence[str]) -> int:
     out["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     print(json.dumps(out, ensure_ascii=False))
     return 0
-
-
-

@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 from django.db import transaction
 from django.utils import timezone
 
@@ -181,21 +182,68 @@ def _hash_sql(columns: list[str], *, number: bool = False) -> str:
     return f"{function}('{crypto.index_key_hex()}|' || {parts})"
 
 
-def _existing_keys(con, root: Path, interface: Interface) -> pa.Table:
-    files = list(
+#: per process: interface → (manifest paths, current record_key/content_hash). A cache only:
+#: it is rebuilt from the store whenever the manifest differs from what it was built from.
+_keys_cache: dict[tuple[str, str], tuple[frozenset[str], pa.Table]] = {}
+_registry_cache: dict[str, tuple[float, pa.Table]] = {}
+
+
+def _existing_keys(con, root: Path, interface: Interface) -> tuple[frozenset[str], pa.Table]:
+    files = frozenset(
         StoreFile.objects.filter(
             interface=interface.code, ingest__status=IngestFile.Status.COMMITTED
         ).values_list("path", flat=True)
     )
+    cached = _keys_cache.get((str(root), interface.code))
+    if cached is not None and cached[0] == files:
+        return files, cached[1]
     if not files:
-        return pa.table(
+        table = pa.table(
             {"record_key": pa.array([], pa.string()), "content_hash": pa.array([], pa.uint64())}
         )
-    paths = "[" + ", ".join(f"'{root / p}'" for p in files) + "]"
-    return con.sql(f"""
-        SELECT record_key, content_hash FROM read_parquet({paths}, union_by_name = true)
-        QUALIFY row_number() OVER (PARTITION BY record_key ORDER BY _ingest DESC, _line DESC) = 1
-    """).to_arrow_table()
+    else:
+        paths = "[" + ", ".join(f"'{root / p}'" for p in sorted(files)) + "]"
+        table = con.sql(f"""
+            SELECT record_key, content_hash FROM read_parquet({paths}, union_by_name = true)
+            QUALIFY row_number() OVER (PARTITION BY record_key
+                                       ORDER BY _ingest DESC, _line DESC) = 1
+        """).to_arrow_table()
+    return files, table
+
+
+def _remember_keys(
+    root: Path,
+    interface: Interface,
+    files: frozenset[str],
+    existing: pa.Table,
+    stored: pa.Table,
+    new_files: list[str],
+) -> None:
+    """After a commit: the cache = the old keys, with the rows just stored replacing theirs."""
+    new = stored.select(["record_key", "content_hash"])
+    if new.num_rows:
+        # the last stored version of each key wins, as in the current view
+        new = new.group_by("record_key", use_threads=False).aggregate([("content_hash", "last")])
+        new = new.rename_columns(["record_key", "content_hash"]).select(
+            ["record_key", "content_hash"]
+        )
+        keep = pc.invert(pc.is_in(existing["record_key"], value_set=new["record_key"]))
+        merged = pa.concat_tables([existing.filter(keep), new.cast(existing.schema)])
+    else:
+        merged = existing
+    _keys_cache[(str(root), interface.code)] = (files | frozenset(new_files), merged)
+
+
+def _registry_ids(root: Path) -> pa.Table:
+    """(id_index, person_id) of the registry export, read once per export."""
+    path = root / store.REGISTRY_PERSONS
+    mtime = path.stat().st_mtime
+    cached = _registry_cache.get(str(path))
+    if cached is None or cached[0] != mtime:
+        table = pq.read_table(path, columns=["id_index", "person_id"])
+        _registry_cache[str(path)] = (mtime, table)
+        return table
+    return cached[1]
 
 
 def ingest_file(
@@ -333,7 +381,7 @@ def _process(
     record_key = hashed["record_key"].combine_chunks()
     content_hash = hashed["content_hash"].combine_chunks()
 
-    existing = _existing_keys(con, root, interface)
+    manifest, existing = _existing_keys(con, root, interface)
     con.register("existing", existing)
     con.register("hashed", hashed)
     flags = (
@@ -389,10 +437,7 @@ def _process(
             }
         )
         registry_export(root)
-        con.execute(
-            f"CREATE VIEW registry_persons AS SELECT * FROM "
-            f"read_parquet('{root / store.REGISTRY_PERSONS}')"
-        )
+        con.register("registry_persons", _registry_ids(root))
         exact = (
             con.sql("""
             SELECT h._pos, p.person_id FROM hashed h
@@ -478,6 +523,7 @@ def _process(
             subject_label=ingest.file_name,
             new={"interface": interface.code, **counts},
         )
+    _remember_keys(root, interface, manifest, existing, out, [rel for _, rel, _ in final])
     if options.probabilistic and interface.person_field and interface.name_field:
         from doudi.datapool.linking import link_pending
 

@@ -29,10 +29,16 @@ from doudi.datapool.catalog import load_catalog
 from doudi.datapool.models import IngestFile, LinkReview
 
 PROB_DIR = "links/prob"
-PROB_SCHEMA = pa.schema([
-    ("interface", pa.string()), ("record_key", pa.string()), ("person_id", pa.int64()),
-    ("probability", pa.float64()), ("decision", pa.string()), ("run", pa.int64()),
-])
+PROB_SCHEMA = pa.schema(
+    [
+        ("interface", pa.string()),
+        ("record_key", pa.string()),
+        ("person_id", pa.int64()),
+        ("probability", pa.float64()),
+        ("decision", pa.string()),
+        ("run", pa.int64()),
+    ]
+)
 
 
 def prob_files(root: Path) -> list[str]:
@@ -40,8 +46,9 @@ def prob_files(root: Path) -> list[str]:
     return sorted(str(p) for p in folder.glob("run-*.parquet")) if folder.exists() else []
 
 
-def link_pending(*, interfaces: list[str] | None = None, retry: bool = False,
-                 con=None) -> dict[str, object]:  # type: ignore[no-untyped-def]
+def link_pending(
+    *, interfaces: list[str] | None = None, retry: bool = False, con=None
+) -> dict[str, object]:  # type: ignore[no-untyped-def]
     """Match every pooled row that has no person yet; returns counts per decision."""
     from doudi.datapool.linkage import probabilistic_link
     from doudi.datapool.registry_export import registry_export
@@ -58,9 +65,13 @@ def link_pending(*, interfaces: list[str] | None = None, retry: bool = False,
             continue
         if not (interface.person_field and interface.name_field):
             continue
-        tried = "" if retry else (
-            "AND NOT EXISTS (SELECT 1 FROM prob_links t WHERE t.interface = "
-            f"'{interface.code}' AND t.record_key = r.record_key)"
+        tried = (
+            ""
+            if retry
+            else (
+                "AND NOT EXISTS (SELECT 1 FROM prob_links t WHERE t.interface = "
+                f"'{interface.code}' AND t.record_key = r.record_key)"
+            )
         )
         parts.append(f"""
             SELECT '{interface.code}' AS interface, r.record_key, r."{interface.name_field}" AS name,
@@ -74,55 +85,88 @@ def link_pending(*, interfaces: list[str] | None = None, retry: bool = False,
     pending = con.sql(" UNION ALL ".join(parts)).to_arrow_table()
     if pending.num_rows == 0:
         return {"candidates": 0, "seconds": round(time.perf_counter() - t0, 2)}
-    candidates = pa.table({
-        "row_id": pa.array(range(pending.num_rows), pa.int64()),
-        "name": pending["name"], "birth_date": pending["birth_date"], "sex": pending["sex"],
-        "county_code": pending["county_code"],
-    })
+    candidates = pa.table(
+        {
+            "row_id": pa.array(range(pending.num_rows), pa.int64()),
+            "name": pending["name"],
+            "birth_date": pending["birth_date"],
+            "sex": pending["sex"],
+            "county_code": pending["county_code"],
+        }
+    )
     result = probabilistic_link(candidates, root / store.REGISTRY_PERSONS)
     result = result.sort_by("row_id")
     decision = result["decision"].combine_chunks()
     person = result["person_id"].combine_chunks()
     run = time.time_ns()
-    overlay = pa.table({
-        "interface": pending["interface"], "record_key": pending["record_key"],
-        "person_id": pc.if_else(pc.equal(decision, "linked"), person,
-                                pa.scalar(None, pa.int64())),
-        "probability": result["match_probability"], "decision": decision,
-        "run": pa.array([run] * pending.num_rows, pa.int64()),
-    }, schema=PROB_SCHEMA)
+    overlay = pa.table(
+        {
+            "interface": pending["interface"],
+            "record_key": pending["record_key"],
+            "person_id": pc.if_else(
+                pc.equal(decision, "linked"), person, pa.scalar(None, pa.int64())
+            ),
+            "probability": result["match_probability"],
+            "decision": decision,
+            "run": pa.array([run] * pending.num_rows, pa.int64()),
+        },
+        schema=PROB_SCHEMA,
+    )
     review_idx = pc.indices_nonzero(pc.and_(pc.equal(decision, "review"), pc.is_valid(person)))
     reviews = []
     if len(review_idx):
-        rows = {c: pc.take(pending[c], review_idx).to_pylist()
-                for c in ("interface", "record_key", "_ingest", "_line", "name", "id_masked",
-                          "birth_date")}
+        rows = {
+            c: pc.take(pending[c], review_idx).to_pylist()
+            for c in (
+                "interface",
+                "record_key",
+                "_ingest",
+                "_line",
+                "name",
+                "id_masked",
+                "birth_date",
+            )
+        }
         people = pc.take(person, review_idx).to_pylist()
         probs = pc.take(result["match_probability"], review_idx).to_pylist()
-        regions = dict(Person.objects.filter(pk__in=set(people))
-                       .values_list("id", "residence_region_id"))
+        regions = dict(
+            Person.objects.filter(pk__in=set(people)).values_list("id", "residence_region_id")
+        )
         for i, pid in enumerate(people):
             if pid not in regions:
                 continue
-            reviews.append(LinkReview(
-                ingest_id=rows["_ingest"][i], interface=rows["interface"][i],
-                record_key=rows["record_key"][i], line=rows["_line"][i],
-                name=rows["name"][i] or "", id_masked=rows["id_masked"][i] or "",
-                birth_date=rows["birth_date"][i], candidate_id=pid,
-                probability=probs[i] or 0.0, region_id=regions[pid],
-            ))
+            reviews.append(
+                LinkReview(
+                    ingest_id=rows["_ingest"][i],
+                    interface=rows["interface"][i],
+                    record_key=rows["record_key"][i],
+                    line=rows["_line"][i],
+                    name=rows["name"][i] or "",
+                    id_masked=rows["id_masked"][i] or "",
+                    birth_date=rows["birth_date"][i],
+                    candidate_id=pid,
+                    probability=probs[i] or 0.0,
+                    region_id=regions[pid],
+                )
+            )
     linked_by_ingest = Counter(
-        pc.filter(pending["_ingest"], pc.equal(decision, "linked")).to_pylist())
+        pc.filter(pending["_ingest"], pc.equal(decision, "linked")).to_pylist()
+    )
     review_by_ingest = Counter(r.ingest_id for r in reviews)
     store.atomic_write_table(overlay, root / PROB_DIR / f"run-{run}.parquet")
     with transaction.atomic():
         LinkReview.objects.bulk_create(reviews, batch_size=5000)
         for ingest_id, n in linked_by_ingest.items():
-            IngestFile.objects.filter(pk=ingest_id).update(linked=F("linked") + n,
-                                                           unlinked=F("unlinked") - n)
+            IngestFile.objects.filter(pk=ingest_id).update(
+                linked=F("linked") + n, unlinked=F("unlinked") - n
+            )
         for ingest_id, n in review_by_ingest.items():
             IngestFile.objects.filter(pk=ingest_id).update(review=F("review") + n)
     counts = Counter(decision.to_pylist())
-    return {"candidates": pending.num_rows, "linked": counts.get("linked", 0),
-            "review": len(reviews), "unlinked": counts.get("unlinked", 0),
-            "seconds": round(time.perf_counter() - t0, 2)}
+    return {
+        "candidates": pending.num_rows,
+        "linked": counts.get("linked", 0),
+        "review": len(reviews),
+        "unlinked": counts.get("unlinked", 0),
+        "seconds": round(time.perf_counter() - t0, 2),
+    }

@@ -419,9 +419,13 @@ def read_file(path: Path, header_map: Mapping[str, str], required: Iterable[str]
         raise UnreadableFile(
             f"无法读取文件：{exc.strerror}", f"cannot read the file: {exc}"
         ) from exc
-    if not data.strip():
-        raise UnreadableFile("文件是空的", "the file is empty")
     fmt = detect_format(path, data[:8])
+    if not data.strip():
+        if fmt == "jsonl":  # a day with nothing to report: zero rows, not an error
+            empty = {name: pa.array([], pa.string()) for name in set(header_map.values())}
+            empty["_line"] = pa.array([], pa.int64())
+            return RawRead(pa.table(empty), "jsonl", "utf-8", 0, {"blank": 0, "total": 0})
+        raise UnreadableFile("文件是空的", "the file is empty")
     if fmt in {"xlsx", "xls"}:
         return read_excel(path, fmt, header_map, required)
     if fmt == "jsonl":

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -89,14 +90,26 @@ def pool_root() -> Path:
 DEFAULT_THREADS: int | None = None
 
 
+_base: duckdb.DuckDBPyConnection | None = None
+_base_lock = threading.Lock()
+
+
 def connect(root: Path | None = None, *, threads: int | None = None) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB connection with no network access and no extension downloads."""
-    config = {"autoinstall_known_extensions": "false", "autoload_known_extensions": "false"}
+    """A DuckDB connection with no network access and no extension downloads.
+
+    All connections are cursors on one in-memory database per process (a new database costs
+    ~30 ms, a cursor well under 1 ms); views are TEMP views and registered tables are per
+    cursor, so connections never see each other's objects."""
+    global _base
+    with _base_lock:
+        if _base is None:
+            config = {"autoinstall_known_extensions": "false", "autoload_known_extensions": "false"}
+            _base = duckdb.connect(database=":memory:", config=config)
+            _base.execute("SET enable_progress_bar = false")
+        con = _base.cursor()
     threads = threads or DEFAULT_THREADS
     if threads:
-        config["threads"] = str(threads)
-    con = duckdb.connect(database=":memory:", config=config)
-    con.execute("SET enable_progress_bar = false")
+        con.execute(f"SET threads = {int(threads)}")
     return con
 
 
@@ -194,36 +207,38 @@ def create_views(
     probs = prob_files(root)
     if probs:
         con.execute(
-            "CREATE OR REPLACE VIEW prob_links AS SELECT * FROM "
+            "CREATE OR REPLACE TEMP VIEW prob_links AS SELECT * FROM "
             f"read_parquet({_sql_list(probs)}) QUALIFY row_number() OVER "
             "(PARTITION BY interface, record_key ORDER BY run DESC) = 1"
         )
     else:
         con.register("_prob_links_empty", PROB_SCHEMA.empty_table())
-        con.execute("CREATE OR REPLACE VIEW prob_links AS SELECT * FROM _prob_links_empty")
+        con.execute("CREATE OR REPLACE TEMP VIEW prob_links AS SELECT * FROM _prob_links_empty")
     for name, path, schema in (
         ("registry_persons", persons, PERSONS_SCHEMA),
         ("registry_households", households, HOUSEHOLDS_SCHEMA),
         ("link_overrides", overrides, OVERRIDES_SCHEMA),
     ):
         if path.exists():
-            con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM read_parquet('{path}')")
+            con.execute(
+                f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM read_parquet('{path}')"
+            )
         else:
             con.register(f"_{name}_empty", schema.empty_table())
-            con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM _{name}_empty")
+            con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM _{name}_empty")
     for code, person_field, schema in interfaces:
         files = [str(root / f) for f in files_by_interface.get(code, [])]
         if not files:
             con.register(f"_{code}_empty", schema.empty_table())
-            con.execute(f"CREATE OR REPLACE VIEW {code}_all AS SELECT * FROM _{code}_empty")
+            con.execute(f"CREATE OR REPLACE TEMP VIEW {code}_all AS SELECT * FROM _{code}_empty")
         else:
             con.execute(
-                f"CREATE OR REPLACE VIEW {code}_all AS SELECT * FROM "
+                f"CREATE OR REPLACE TEMP VIEW {code}_all AS SELECT * FROM "
                 f"read_parquet({_sql_list(files)}, union_by_name = true)"
             )
         if person_field:
             con.execute(f"""
-                CREATE OR REPLACE VIEW {code} AS
+                CREATE OR REPLACE TEMP VIEW {code} AS
                 WITH cur AS (
                     SELECT * FROM {code}_all
                     QUALIFY row_number() OVER (PARTITION BY record_key
@@ -245,7 +260,7 @@ def create_views(
             """)
         else:
             con.execute(f"""
-                CREATE OR REPLACE VIEW {code} AS SELECT * FROM {code}_all
+                CREATE OR REPLACE TEMP VIEW {code} AS SELECT * FROM {code}_all
                 QUALIFY row_number() OVER (PARTITION BY record_key
                                            ORDER BY _ingest DESC, _line DESC) = 1
             """)

@@ -1,6 +1,10 @@
 """``doudi generate``: write a synthetic city as Parquet files and print its stats as JSON.
 
     doudi generate --persons 50000 --seed 1 --out var/city [--as-of 2026-01-01]
+                   [--no-feeds] [--feed-months 12] [--feed-days 7]
+
+By default the department feeds of every data-pool interface are written too, into ``DIR/feeds``
+(``doudi.synth.feeds.generate_feeds``); the printed JSON then has a "feeds" object with their stats.
 
 Errors in the arguments or the output folder are reported in Chinese and English on stderr with a
 non-zero exit code (2 for bad arguments, 1 when generation or writing fails), never a traceback.
@@ -14,6 +18,7 @@ import os
 import sys
 import tempfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -50,6 +55,21 @@ def _parser() -> argparse.ArgumentParser:
         default="2026-01-01",
         help="基准日期 / reference date for ages, YYYY-MM-DD (default 2026-01-01)",
     )
+    p.add_argument(
+        "--no-feeds",
+        action="store_true",
+        help="不生成部门数据文件 / do not write the department feeds (DIR/feeds)",
+    )
+    p.add_argument(
+        "--feed-months",
+        default="12",
+        help="部门数据历史月数 / months of monthly feed files before the daily files (0–120; default 12)",
+    )
+    p.add_argument(
+        "--feed-days",
+        default="7",
+        help="每日增量文件天数 / days of daily delta files before --as-of (0–366; default 7)",
+    )
     return p
 
 
@@ -60,7 +80,18 @@ def _int(text: str, what_zh: str, what_en: str) -> int:
         raise UsageError(f"{what_zh}必须是整数 / {what_en} must be an integer: {text!r}") from None
 
 
-def _parse(argv: Sequence[str]) -> tuple[int, int, Path, date]:
+@dataclass(frozen=True)
+class Options:
+    persons: int
+    seed: int
+    out: Path
+    as_of: date
+    feeds: bool = True
+    feed_months: int = 12
+    feed_days: int = 7
+
+
+def _parse(argv: Sequence[str]) -> Options:
     ns = _parser().parse_args(list(argv))
     persons = _int(ns.persons, "人数", "--persons")
     if not MIN_PERSONS <= persons <= MAX_PERSONS:
@@ -82,7 +113,24 @@ def _parse(argv: Sequence[str]) -> tuple[int, int, Path, date]:
             f"基准日期须在 2000-01-01 到 2100-12-31 之间 / --as-of must be between 2000-01-01 "
             f"and 2100-12-31: {as_of}"
         )
-    return persons, seed, _check_out_dir(Path(ns.out)), as_of
+    months = _int(ns.feed_months, "历史月数", "--feed-months")
+    days = _int(ns.feed_days, "每日文件天数", "--feed-days")
+    if not 0 <= months <= 120:
+        raise UsageError(
+            f"历史月数须在 0 到 120 之间 / --feed-months must be between 0 and 120: {months}"
+        )
+    if not 0 <= days <= 366:
+        raise UsageError(
+            f"每日文件天数须在 0 到 366 之间 / --feed-days must be between 0 and 366: {days}"
+        )
+    if months + days == 0 and not ns.no_feeds:
+        raise UsageError(
+            "--feed-months 与 --feed-days 不能同时为 0（不要部门数据请用 --no-feeds） / "
+            "--feed-months and --feed-days cannot both be 0 (use --no-feeds)"
+        )
+    return Options(
+        persons, seed, _check_out_dir(Path(ns.out)), as_of, not ns.no_feeds, months, days
+    )
 
 
 def _check_out_dir(out: Path) -> Path:
@@ -107,7 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _parser().print_help()
         return 0
     try:
-        persons, seed, out, as_of = _parse(argv)
+        opts = _parse(argv)
     except UsageError as exc:
         print(f"doudi generate: {exc}", file=sys.stderr)
         print("用法 / usage: doudi generate --persons N --seed S --out DIR", file=sys.stderr)
@@ -115,8 +163,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from doudi.synth.generator import generate
 
+    out = opts.out
     try:
-        stats = generate(persons=persons, seed=seed, out_dir=out, as_of=as_of)
+        stats = generate(persons=opts.persons, seed=opts.seed, out_dir=out, as_of=opts.as_of)
+        if opts.feeds:
+            from doudi.synth.feeds import generate_feeds
+
+            feeds = generate_feeds(
+                city_dir=out,
+                out_dir=out / "feeds",
+                seed=opts.seed,
+                as_of=opts.as_of,
+                months=opts.feed_months,
+                daily_days=opts.feed_days,
+            )
+            stats["feeds"] = {k: v for k, v in feeds.items() if k != "seconds_per_interface"}
     except MemoryError:
         print(
             "doudi generate: 内存不足，请减少人数 / out of memory: use fewer --persons",

@@ -408,9 +408,9 @@ class City:
         self.v_code = vil["code"].combine_chunks()
         self.v_name = vil["name"].combine_chunks()
         self.v_town = np.asarray(
-            pc.index_in(vil["town_code"], self.t_code).to_numpy(False), np.int64
+            pc.index_in(vil["town_code"], self.t_code).to_numpy(False), np.int32
         )
-        self.v_county = self.t_county[self.v_town]
+        self.v_county = self.t_county[self.v_town].astype(np.int32)
         self.V = vil.num_rows
 
         self.H = hh.num_rows
@@ -420,7 +420,7 @@ class City:
         )
         self.h_urban = np.asarray(pc.equal(hh["residence_type"], "urban").to_numpy(False), bool)
         self.h_size = hh["size"].to_numpy().astype(np.int64)
-        self.h_head = hh["head_person_id"].to_numpy() - 1
+        self.h_head = (hh["head_person_id"].to_numpy() - 1).astype(np.int32)
         self.h_assets = hh["financial_assets_yuan"].to_numpy().astype(np.int64)
         self.h_vehicles = hh["vehicles"].to_numpy().astype(np.int64)
         self.h_dwellings = hh["dwellings"].to_numpy().astype(np.int64)
@@ -432,21 +432,25 @@ class City:
         self.N = per.num_rows
         self.ids = per["id_number"].combine_chunks()
         self.names = per["name"].combine_chunks()
-        self.p_hh = per["household_id"].to_numpy() - 1
-        self.p_rel = np.asarray(pc.index_in(per["relation"], pa.array(RELATIONS)).to_numpy(False))
-        self.p_male = np.asarray(pc.equal(per["sex"], "M").to_numpy(False), bool)
-        self.p_birth = pc.cast(per["birth_date"], pa.int32()).to_numpy().astype(np.int64)
-        cat = pc.index_in(per["disability_category"], pa.array(DISABILITY))
-        self.p_dcat = np.asarray(pc.fill_null(cat, -1).to_numpy(False), np.int64)
-        self.p_dgrade = np.asarray(
-            pc.fill_null(per["disability_grade"], 0).to_numpy(False), np.int64
+        self.p_hh = (per["household_id"].to_numpy() - 1).astype(np.int32)
+        self.p_rel = np.asarray(
+            pc.index_in(per["relation"], pa.array(RELATIONS)).to_numpy(False), np.int8
         )
-        self.p_income = per["monthly_income_yuan"].to_numpy().astype(np.int64)
+        self.p_male = np.asarray(pc.equal(per["sex"], "M").to_numpy(False), bool)
+        self.p_birth = pc.cast(per["birth_date"], pa.int32()).to_numpy().astype(np.int32)
+        cat = pc.index_in(per["disability_category"], pa.array(DISABILITY))
+        self.p_dcat = np.asarray(pc.fill_null(cat, -1).to_numpy(False), np.int8)
+        self.p_dgrade = np.asarray(
+            pc.fill_null(per["disability_grade"], 0).to_numpy(False), np.int8
+        )
+        self.p_income = per["monthly_income_yuan"].to_numpy().astype(np.int32)
         self.p_employed = np.asarray(per["employed"].to_numpy(False), bool)
-        self.p_selfcare = per["self_care_failed_activities"].to_numpy().astype(np.int64)
+        self.p_selfcare = per["self_care_failed_activities"].to_numpy().astype(np.int8)
         self.p_tekun = np.asarray(per["tekun"].to_numpy(False), bool)
         self.p_dibao = np.asarray(per["dibao"].to_numpy(False), bool)
-        self.p_status = np.asarray(pc.index_in(per["status"], pa.array(STATUSES)).to_numpy(False))
+        self.p_status = np.asarray(
+            pc.index_in(per["status"], pa.array(STATUSES)).to_numpy(False), np.int8
+        )
         del per
 
         # derived
@@ -460,11 +464,11 @@ class City:
         self.p_head = self.h_head[self.p_hh]
         y, m, d = _ymd(self.p_birth)
         ay, am, ad = (int(v[0]) for v in _ymd(np.array([self.w.t2])))
-        self.p_age = ay - y - ((m > am) | ((m == am) & (d > ad)))
+        self.p_age = (ay - y - ((m > am) | ((m == am) & (d > ad)))).astype(np.int32)
         self.p_present = self.p_status == 0
         sp = np.flatnonzero(self.p_rel == 1)
         heads = self.h_head[self.p_hh[sp]]
-        self.p_spouse = np.full(self.N, -1, np.int64)
+        self.p_spouse = np.full(self.N, -1, np.int32)
         self.p_spouse[sp] = heads
         self.p_spouse[heads] = sp
         self.p_severe = (
@@ -503,7 +507,7 @@ class City:
         dead = rng.random(N) < prob
         if not dead.any() and N:  # a tiny city still gets a death
             dead[int(np.argmax(prob))] = True
-        self.death = np.full(N, NEVER, np.int64)
+        self.death = np.full(N, NEVER, np.int32)
         self.death[dead] = w.uniform(rng, int(dead.sum()))
         self.dead = np.flatnonzero(dead)
 
@@ -567,10 +571,15 @@ class City:
 
         self.people_ids = pa.concat_arrays([self.ids, o_ids, b_ids])
         self.people_names = pa.concat_arrays([self.names, o_names, b_names])
-        self.people_birth = np.concatenate([self.p_birth, o_birth, b_day])
+        self.ids = self.people_ids.slice(0, N)  # one copy of the registry's strings
+        self.names = self.people_names.slice(0, N)
+        self.people_birth = np.concatenate([self.p_birth, o_birth, b_day]).astype(np.int32)
         self.people_male = np.concatenate([self.p_male, o_male, b_male])
         self.NP = len(self.people_birth)
         self.people_typo = homophone_variants(self.people_names, self.rng("typos"))
+        self.people_year = _ymd(self.people_birth)[0].astype(np.int16)
+        self.people_ends_x = np.asarray(pc.ends_with(self.people_ids, "X").to_numpy(False), bool)
+        self.people_has_typo = ~np.asarray(pc.is_null(self.people_typo).to_numpy(False), bool)
 
     def _compose(self, rng, n, male, birth_day, surname: pa.Array | None) -> pa.Array:
         """Names drawn like the registry's (``names.compose_names``); with ``surname`` given (a
@@ -605,7 +614,7 @@ class City:
         mental = [i for i, r in enumerate(dis) if r["mental"] == "1"]
         if mental:
             out = np.where(has & (self.p_dcat == 5), mental[0], out)
-        return out.astype(np.int64)
+        return out.astype(np.int8)
 
     def alive(self, person: np.ndarray, day: np.ndarray) -> np.ndarray:
         person = np.asarray(person)
@@ -690,6 +699,9 @@ class R:
     idx: np.ndarray
     values: pa.Array
 
+    def __post_init__(self) -> None:
+        self.idx = np.asarray(self.idx).astype(np.int32, copy=False)
+
     def take(self, sel: np.ndarray) -> R:
         return R(np.asarray(self.idx)[sel], self.values)
 
@@ -699,6 +711,9 @@ class D:
     """Dates as day numbers (``NULL_DAY``: empty), written in the file's date style."""
 
     days: np.ndarray
+
+    def __post_init__(self) -> None:
+        self.days = np.asarray(self.days).astype(np.int32, copy=False)
 
     def take(self, sel: np.ndarray) -> D:
         return D(np.asarray(self.days)[sel])
@@ -734,6 +749,9 @@ class E:
     codes: np.ndarray
     keys: tuple[str, ...]
     mix: bool = False
+
+    def __post_init__(self) -> None:
+        self.codes = np.asarray(self.codes).astype(np.int8, copy=False)
 
     def take(self, sel: np.ndarray) -> E:
         return E(np.asarray(self.codes)[sel], self.keys, self.mix)
@@ -779,8 +797,8 @@ class Rows:
     field name. The person field and name field default to the person's ID number and name."""
 
     def __init__(self, person: np.ndarray, day: np.ndarray, stock: np.ndarray | None = None):
-        self.person = np.asarray(person, np.int64)
-        self.day = np.asarray(day, np.int64)
+        self.person = np.asarray(person).astype(np.int32, copy=False)
+        self.day = np.asarray(day).astype(np.int32, copy=False)
         self.stock = None if stock is None else np.asarray(stock, bool)
         self.cols: dict[str, Column] = {}
 
@@ -972,9 +990,8 @@ def _faults(city: City, iface: Interface, rows: Rows, rng: np.random.Generator) 
     is_person = (person >= 0) & bool(iface.person_field)
     pp = np.maximum(person, 0)
     u = rng.random(n)
-    year = _ymd(city.people_birth[pp])[0] if n else np.zeros(0, np.int64)
-    ids = city.people_ids.take(pa.array(pp)) if n else pa.array([], pa.string())
-    ends_x = np.asarray(pc.ends_with(ids, "X").to_numpy(False), bool) if n else np.zeros(0, bool)
+    year = city.people_year[pp]
+    ends_x = city.people_ends_x[pp]
     code = np.zeros(n, np.int8)
     code[u < rate["bad_check"]] = 1
     u2 = rng.random(n)
@@ -983,7 +1000,7 @@ def _faults(city: City, iface: Interface, rows: Rows, rng: np.random.Generator) 
     code[(code == 0) & ends_x & (u3 < rate["lower_x"])] = 3
     code[(code == 0) & (rng.random(n) < rate["fullwidth"])] = 4
     code[~is_person] = 0
-    has_typo = ~np.asarray(pc.is_null(city.people_typo).to_numpy(False), bool)
+    has_typo = city.people_has_typo
     share = max(float(has_typo.mean()), 1e-6) if len(has_typo) else 1.0
     typo = is_person & has_typo[pp] & (rng.random(n) < min(1.0, rate["homophone"] / share))
     if not iface.name_field or iface.name_field in rows.cols:
@@ -1132,7 +1149,7 @@ def _text_table(cols: list[tuple[Field, Any, str]]) -> pa.Table:
 def _write_csv(path: Path, chunks, fmt: Format, title: str | None) -> None:
     """CSV in the department's encoding: pyarrow's writer, then (GBK) a re-encoding in C."""
     quoting = "needed" if fmt.money == "comma" else "none"
-    with open(path, "wb") as fh:
+    with pa.OSFile(str(path), "wb") as fh:
         if fmt.encoding == "utf-8-sig":
             fh.write(b"\xef\xbb\xbf")
         if title:
@@ -1154,14 +1171,15 @@ def _write_csv(path: Path, chunks, fmt: Format, title: str | None) -> None:
                         ),
                     )
                     break
-                except pa.ArrowInvalid:
+                except pa.ArrowInvalid:  # a value with a comma or quote: quote the strings
                     if style == "needed":
                         raise
             data = buf.getvalue()
-            if fmt.encoding == "gbk":
-                fh.write(data.to_pybytes().decode("utf-8").encode("gb18030"))
+            if fmt.encoding == "gbk":  # GB18030 encodes GBK text exactly as GBK does
+                fh.write(memoryview(data).tobytes().decode("utf-8").encode("gb18030"))
             else:
                 fh.write(data)
+            del data, buf
             first = False
 
 
@@ -1279,7 +1297,7 @@ def emit(city: City, iface: Interface, rows: Rows, out_dir: Path, created: date)
     folder.mkdir(parents=True, exist_ok=True)
     truth_path = out_dir / "_truth" / f"{iface.code}.parquet"
     truth_path.parent.mkdir(parents=True, exist_ok=True)
-    writer = pq.ParquetWriter(_tmp(truth_path), TRUTH_SCHEMA, compression="zstd")
+    writer = pq.ParquetWriter(_tmp(truth_path), TRUTH_SCHEMA, compression="snappy")
     counts = {
         k: 0
         for k in (
@@ -1355,7 +1373,7 @@ def emit(city: City, iface: Interface, rows: Rows, out_dir: Path, created: date)
         n = len(pos)
         written += n
         person = rows.person[pos]
-        pid = np.where((person >= 0) & (person < city.N), person + 1, -1)
+        pid = np.where((person >= 0) & (person < city.N), person.astype(np.int64) + 1, -1)
         idc = faults.id_code[pos]
         writer.write_table(
             pa.table(
@@ -1454,14 +1472,20 @@ def employers(c: City) -> dict[str, Any]:
     i = _weighted(rng, k, ip)
     suffix = np.where(rng.random(k) < 0.85, "有限公司", "股份有限公司")
     prefix = np.where(rng.random(k) < 0.5, "烟台", "山东")
-    names = _cat(
-        pa.array(prefix), _take(words, w), _take(inds, i), pa.array(suffix)
-    )
+    names = _cat(pa.array(prefix), _take(words, w), _take(inds, i), pa.array(suffix))
     # make names unique by adding the county's name where two coincide
     dup = ~np.isin(np.arange(k), np.unique(np.asarray(names.to_numpy(False)), return_index=True)[1])
     names = pc.if_else(
-        pa.array(dup), _cat("烟台", _take(c.c_names, county), _take(words, w), _take(inds, i),
-                            _num(np.arange(k) % 97, 2), "有限公司"), names
+        pa.array(dup),
+        _cat(
+            "烟台",
+            _take(c.c_names, county),
+            _take(words, w),
+            _take(inds, i),
+            _num(np.arange(k) % 97, 2),
+            "有限公司",
+        ),
+        names,
     )
     codes = credit_codes(rng, c.c_num[county], np.ones(k, np.int64))
     # each employed person works for an employer of the county of residence
@@ -1475,8 +1499,13 @@ def employers(c: City) -> dict[str, Any]:
     p = parameters()
     share = np.where(c.p_urban, p["employee_insured_urban"], p["employee_insured_rural"])
     employee &= rng.random(c.N) < share
-    return {"names": names, "codes": codes, "county": county, "of": np.where(employee, pick, -1),
-            "employee": employee}
+    return {
+        "names": names,
+        "codes": codes,
+        "county": county,
+        "of": np.where(employee, pick, -1),
+        "employee": employee,
+    }
 
 
 @shared
@@ -1498,7 +1527,9 @@ def pensions(c: City) -> dict[str, np.ndarray]:
         np.clip(c.p_income * rng.uniform(0.8, 1.0, c.N), 1800, 12000),
         np.where((c.p_income >= 150) & (c.p_income <= 400), c.p_income, rng.uniform(190, 320, c.N)),
     )
-    retire_age = np.where(c.p_male, 60, np.where(employee, np.where(rng.random(c.N) < 0.5, 50, 55), 60))
+    retire_age = np.where(
+        c.p_male, 60, np.where(employee, np.where(rng.random(c.N) < 0.5, 50, 55), 60)
+    )
     start = _month_start(_years_later(c.p_birth, retire_age)) + 31
     start = _month_start(start)
     return {"kind": kind, "amount": np.round(amount, 2), "start": start}
@@ -1514,8 +1545,12 @@ def stays(c: City) -> dict[str, Any]:
     age = c.p_age
     lam = np.select(
         [age < 45, age < 60, age < 70, age < 80],
-        [p["inpatient_rate_0_44"], p["inpatient_rate_45_59"], p["inpatient_rate_60_69"],
-         p["inpatient_rate_70_79"]],
+        [
+            p["inpatient_rate_0_44"],
+            p["inpatient_rate_45_59"],
+            p["inpatient_rate_60_69"],
+            p["inpatient_rate_70_79"],
+        ],
         p["inpatient_rate_80"],
     )
     lam = lam * np.where(c.chronic >= 0, 1.8, 1.0) * np.where(c.p_selfcare >= 4, 1.5, 1.0)
@@ -1523,7 +1558,9 @@ def stays(c: City) -> dict[str, Any]:
     k = rng.poisson(lam * w.span / 365.25)
     person = np.repeat(np.arange(c.N), k)
     adm = w.uniform(rng, len(person), w.t0 - 20)
-    los = np.clip(np.round(_lognormal(rng, np.where(age[person] >= 65, 9.0, 6.0), 0.6, len(person))), 1, 90)
+    los = np.clip(
+        np.round(_lognormal(rng, np.where(age[person] >= 65, 9.0, 6.0), 0.6, len(person))), 1, 90
+    )
     # a share of the dead die in hospital: a last stay ending on the day of death
     dead = c.dead[rng.random(len(c.dead)) < 0.45]
     d_los = np.clip(np.round(_lognormal(rng, 8.0, 0.6, len(dead))), 1, 60)
@@ -1532,7 +1569,7 @@ def stays(c: City) -> dict[str, Any]:
     dis = np.concatenate([adm + los[: len(adm)], c.death[dead]])
     adm = dis - los
     died = np.zeros(len(person), bool)
-    died[len(adm) - len(dead):] = True
+    died[len(adm) - len(dead) :] = True
     ok = (dis < w.t2) & (dis >= w.t0) & (c.alive(person, dis) | died) & (adm < c.death[person])
     person, adm, dis, los, died = person[ok], adm[ok], dis[ok], los[ok], died[ok]
     n = len(person)
@@ -1541,7 +1578,9 @@ def stays(c: City) -> dict[str, Any]:
     inst = pa.concat_arrays([hospitals, c.per_town("{t}卫生院")])
     inst_idx = np.where(town_level, len(hospitals) + c.p_town[person], hosp_idx)
     tier = np.where(town_level, 0.4, 1.0)
-    total = _lognormal(rng, p["inpatient_cost_median"] * tier * (los / 7.0) ** 0.6, p["inpatient_cost_sigma"], n)
+    total = _lognormal(
+        rng, p["inpatient_cost_median"] * tier * (los / 7.0) ** 0.6, p["inpatient_cost_sigma"], n
+    )
     total = np.round(np.clip(total, 300, 900000), 2)
     employee = employers(c)["employee"][person] | np.isin(pensions(c)["kind"][person], [0, 1])
     eligible = total * rng.uniform(0.78, 0.92, n)
@@ -1563,17 +1602,29 @@ def stays(c: City) -> dict[str, Any]:
     diag_acute, dp = _list("acute")
     chronic_names = [r["name"] for r in _diseases()]
     use_chronic = (c.chronic[person] >= 0) & (rng.random(n) < 0.45)
-    diag_idx = np.where(use_chronic, len(diag_acute) + np.maximum(c.chronic[person], 0), _weighted(rng, n, dp))
+    diag_idx = np.where(
+        use_chronic, len(diag_acute) + np.maximum(c.chronic[person], 0), _weighted(rng, n, dp)
+    )
     diag = pa.array(diag_acute + chronic_names, pa.string())
     settle = dis + (rng.random(n) < 0.2)
     seq = rng.integers(0, 10**8, n)
     number = _cat("ZY", date_text(settle, "compact"), _num(seq, 8))
     return {
-        "person": person, "adm": adm, "dis": dis, "settle": np.minimum(settle, w.t2 - 1),
-        "total": money(total), "fund": money(fund), "serious": money(serious),
-        "assist": money(assist), "self": money(self_paid), "eligible": money(eligible),
-        "employee": employee, "inst": R(inst_idx, inst), "diag": R(diag_idx, diag),
-        "number": number, "died": died,
+        "person": person,
+        "adm": adm,
+        "dis": dis,
+        "settle": np.minimum(settle, w.t2 - 1),
+        "total": money(total),
+        "fund": money(fund),
+        "serious": money(serious),
+        "assist": money(assist),
+        "self": money(self_paid),
+        "eligible": money(eligible),
+        "employee": employee,
+        "inst": R(inst_idx, inst),
+        "diag": R(diag_idx, diag),
+        "number": number,
+        "died": died,
     }
 
 
@@ -1592,7 +1643,9 @@ def outpatient(c: City) -> dict[str, Any]:
     person = np.repeat(np.arange(c.N), k)
     n = len(person)
     day = w.uniform(rng, n)
-    is_chronic = chronic[person] & (rng.random(n) < p["chronic_visits_per_month"] / np.maximum(lam[person], 1e-9))
+    is_chronic = chronic[person] & (
+        rng.random(n) < p["chronic_visits_per_month"] / np.maximum(lam[person], 1e-9)
+    )
     dis = _diseases()
     cost = np.array([float(r["cost"]) for r in dis])
     median = np.where(is_chronic, cost[np.maximum(c.chronic[person], 0)], 110.0)
@@ -1611,9 +1664,15 @@ def outpatient(c: City) -> dict[str, Any]:
     number = _cat("MZ", date_text(day, "compact"), _num(seq, 8))
     names = pa.array([r["name"] for r in dis], pa.string())
     return {
-        "person": person, "day": day, "chronic": is_chronic, "total": money(total),
-        "fund": money(fund), "assist": money(assist), "self": money(self_paid),
-        "inst": R(inst_idx, inst), "number": number,
+        "person": person,
+        "day": day,
+        "chronic": is_chronic,
+        "total": money(total),
+        "fund": money(fund),
+        "assist": money(assist),
+        "self": money(self_paid),
+        "inst": R(inst_idx, inst),
+        "number": number,
         "disease": R(np.where(is_chronic, c.chronic[person], -1), names),
     }
 
@@ -1628,8 +1687,12 @@ def low_income(c: City) -> dict[str, Any]:
     has_tekun = np.bincount(c.p_hh, weights=c.p_tekun, minlength=c.H) > 0
     limit = 24 * c.h_standard * c.h_size
     eligible = (
-        ~c.h_dibao & ~has_tekun & (c.h_pc_income < p["near_dibao_multiplier"] * c.h_standard)
-        & (c.h_pc_income >= c.h_standard) & (c.h_assets <= limit) & (c.h_vehicles == 0)
+        ~c.h_dibao
+        & ~has_tekun
+        & (c.h_pc_income < p["near_dibao_multiplier"] * c.h_standard)
+        & (c.h_pc_income >= c.h_standard)
+        & (c.h_assets <= limit)
+        & (c.h_vehicles == 0)
         & ~c.h_business
     )
     near = h[eligible & (rng.random(c.H) < p["near_dibao_identified_share"])]
@@ -1687,9 +1750,13 @@ def students(c: City) -> dict[str, Any]:
     years_in = np.clip(a - first_age, 0, 6)
     entry = np.array([_days(date(int(sy - y), 9, 1)) for y in range(8)])[years_in]
     grade_names = [
-        ["小班", "中班", "大班"], ["一年级", "二年级", "三年级", "四年级", "五年级", "六年级"],
-        ["七年级", "八年级", "九年级"], ["高一", "高二", "高三"], ["一年级", "二年级", "三年级"],
-        ["大一", "大二", "大三", "大四"], ["研一", "研二", "研三"],
+        ["小班", "中班", "大班"],
+        ["一年级", "二年级", "三年级", "四年级", "五年级", "六年级"],
+        ["七年级", "八年级", "九年级"],
+        ["高一", "高二", "高三"],
+        ["一年级", "二年级", "三年级"],
+        ["大一", "大二", "大三", "大四"],
+        ["研一", "研二", "研三"],
     ]
     flat = [g for gs in grade_names for g in gs]
     offs = np.cumsum([0] + [len(g) for g in grade_names])[:-1]
@@ -1708,8 +1775,15 @@ def students(c: City) -> dict[str, Any]:
     school = R(offsets[st] + local, pa.concat_arrays(tables))
     region = pa.concat_arrays([c.t_code, c.c_code])
     region_idx = np.where(st <= 2, town, np.where(st <= 4, len(c.t_code) + county, -1))
-    return {"person": person, "stage": st, "entry": entry, "grade": R(gidx, pa.array(flat)),
-            "school": school, "region": R(region_idx, region), "sep1": sep1}
+    return {
+        "person": person,
+        "stage": st,
+        "entry": entry,
+        "grade": R(gidx, pa.array(flat)),
+        "school": school,
+        "region": R(region_idx, region),
+        "sep1": sep1,
+    }
 
 
 @shared
@@ -1718,7 +1792,11 @@ def unemployment(c: City) -> dict[str, Any]:
     rng = c.rng("unemployment")
     w = c.w
     cand = np.flatnonzero(
-        ~c.p_employed & c.p_present & (c.p_age >= 18) & (c.p_age <= 59) & (c.p_dgrade == 0)
+        ~c.p_employed
+        & c.p_present
+        & (c.p_age >= 18)
+        & (c.p_age <= 59)
+        & (c.p_dgrade == 0)
         & ~c.p_tekun
     )
     k = _count(0.10 * len(cand) * w.span / 365.25)
@@ -1728,8 +1806,14 @@ def unemployment(c: City) -> dict[str, Any]:
     cancel = day + rng.integers(30, 240, len(person))
     reemployed &= cancel < w.t2
     benefit = rng.random(len(person)) < 0.3
-    return {"person": person, "day": day, "stock": stock, "reemployed": reemployed,
-            "cancel": np.where(reemployed, cancel, NULL_DAY), "benefit": benefit}
+    return {
+        "person": person,
+        "day": day,
+        "stock": stock,
+        "reemployed": reemployed,
+        "cancel": np.where(reemployed, cancel, NULL_DAY),
+        "benefit": benefit,
+    }
 
 
 @shared
@@ -1764,8 +1848,12 @@ def marriages(c: City) -> dict[str, Any]:
     p = parameters()
     w = c.w
     single = (
-        c.p_present & (c.p_age >= 22) & (c.p_age <= 45) & (c.p_spouse < 0)
-        & np.isin(c.p_rel, [0, 2, 6]) & (c.death == NEVER)
+        c.p_present
+        & (c.p_age >= 22)
+        & (c.p_age <= 45)
+        & (c.p_spouse < 0)
+        & np.isin(c.p_rel, [0, 2, 6])
+        & (c.death == NEVER)
     )
     men = np.flatnonzero(single & c.p_male)
     women = np.flatnonzero(single & ~c.p_male)
@@ -1790,8 +1878,14 @@ def disasters(c: City) -> list[dict[str, Any]]:
     """Natural disasters in the window: a few events hitting rural households of some towns."""
     rng = c.rng("disasters")
     w = c.w
-    kinds = [("typhoon", 8, 0.04), ("flood", 7, 0.03), ("hail", 6, 0.02),
-             ("low_temperature", 1, 0.02), ("drought", 5, 0.03), ("marine", 9, 0.01)]
+    kinds = [
+        ("typhoon", 8, 0.04),
+        ("flood", 7, 0.03),
+        ("hail", 6, 0.02),
+        ("low_temperature", 1, 0.02),
+        ("drought", 5, 0.03),
+        ("marine", 9, 0.01),
+    ]
     events = []
     rural_towns = np.unique(c.v_town[~np.isin(np.arange(c.V), c.h_village[c.h_urban])])
     for kind, month, share in kinds:
@@ -1799,7 +1893,9 @@ def disasters(c: City) -> list[dict[str, Any]]:
             d = _days(date(year, month, int(rng.integers(1, 28))))
             if not (w.t0 <= d < w.t2) or len(rural_towns) == 0:
                 continue
-            towns = rng.choice(rural_towns, min(len(rural_towns), int(rng.integers(2, 7))), replace=False)
+            towns = rng.choice(
+                rural_towns, min(len(rural_towns), int(rng.integers(2, 7))), replace=False
+            )
             events.append({"kind": kind, "day": d, "towns": np.sort(towns), "share": share})
     return events
 
@@ -1810,8 +1906,14 @@ def purchases(c: City) -> dict[str, Any]:
     rng = c.rng("purchases")
     w = c.w
     head = c.h_head
-    cand = np.flatnonzero(c.h_urban & ~c.h_dibao & (c.h_assets >= 60000) & c.p_present[head]
-                          & (c.p_age[head] < 70) & (c.death[head] == NEVER))
+    cand = np.flatnonzero(
+        c.h_urban
+        & ~c.h_dibao
+        & (c.h_assets >= 60000)
+        & c.p_present[head]
+        & (c.p_age[head] < 70)
+        & (c.death[head] == NEVER)
+    )
     k = _count(0.012 * len(cand) * w.span / 365.25)
     hh = _sample(rng, cand, k, c.h_assets[cand].astype(float) ** 0.5)
     sign = w.uniform(rng, len(hh), w.t0 - 90)
@@ -1824,12 +1926,27 @@ def purchases(c: City) -> dict[str, Any]:
     unit = rng.integers(1, 4, len(hh))
     room = rng.integers(1, 33, len(hh)) * 100 + rng.integers(1, 3, len(hh))
     county = c.v_county[c.h_village[hh]]
-    location = _cat(_take(c.c_full, county), _take(projects, proj), pc.cast(pa.array(bld), pa.string()),
-                    "号楼", pc.cast(pa.array(unit), pa.string()), "单元",
-                    pc.cast(pa.array(room), pa.string()), "室")
+    location = _cat(
+        _take(c.c_full, county),
+        _take(projects, proj),
+        pc.cast(pa.array(bld), pa.string()),
+        "号楼",
+        pc.cast(pa.array(unit), pa.string()),
+        "单元",
+        pc.cast(pa.array(room), pa.string()),
+        "室",
+    )
     registered = sign + rng.integers(40, 150, len(hh))
-    return {"household": hh, "sign": sign, "area": area, "price": price, "location": location,
-            "project": R(proj, pa.array(projects)), "registered": registered, "county": county}
+    return {
+        "household": hh,
+        "sign": sign,
+        "area": area,
+        "price": price,
+        "location": location,
+        "project": R(proj, pa.array(projects)),
+        "registered": registered,
+        "county": county,
+    }
 
 
 # --- the feeds, one builder per interface -------------------------------------------------------
@@ -1892,7 +2009,9 @@ def _agri_subsidy(c: City) -> Rows:
     area = np.concatenate([q[3] for q in parts])
     amount = np.concatenate([q[4] for q in parts])
     r = Rows(person, day)
-    r["subsidy_type"] = R(kind, pa.array(["耕地地力保护补贴", "实际种粮农民一次性补贴", "农机购置补贴"]))
+    r["subsidy_type"] = R(
+        kind, pa.array(["耕地地力保护补贴", "实际种粮农民一次性补贴", "农机购置补贴"])
+    )
     r["region_code"] = c.region(person)
     r["subsidy_area"] = M(np.where(np.isnan(area), NULL, money(np.nan_to_num(area))), amount=False)
     r["amount"] = M(money(amount))
@@ -1905,7 +2024,9 @@ def _bank_deposit(c: City) -> Rows:
     rng = c.rng("bank_deposit")
     p = parameters()
     u = rng.random(c.H)
-    k = np.where(u < p["bank_accounts_1"], 1, np.where(u < p["bank_accounts_1"] + p["bank_accounts_2"], 2, 3))
+    k = np.where(
+        u < p["bank_accounts_1"], 1, np.where(u < p["bank_accounts_1"] + p["bank_accounts_2"], 2, 3)
+    )
     k = np.where(c.h_assets < 5000, 1, k)
     acc_hh = np.repeat(np.arange(c.H), k)
     rank = np.arange(len(acc_hh)) - np.repeat(np.cumsum(k) - k, k)
@@ -1920,9 +2041,13 @@ def _bank_deposit(c: City) -> Rows:
     prefix = np.array([int(b.split("|")[1]) for b in banks], np.int64)
     account = _num(prefix[bank] * 10**13 + rng.integers(0, 10**13, len(acc_hh)), 19)
     kind = np.where(
-        rank == 0, 0,
-        np.where(rank == 1, np.where(rng.random(len(acc_hh)) < 0.7, 1, 2),
-                 _weighted(rng, len(acc_hh), np.array([0.3, 0.0, 0.4, 0.3]))),
+        rank == 0,
+        0,
+        np.where(
+            rank == 1,
+            np.where(rng.random(len(acc_hh)) < 0.7, 1, 2),
+            _weighted(rng, len(acc_hh), np.array([0.3, 0.0, 0.4, 0.3])),
+        ),
     )
     base = c.h_assets[acc_hh] * share
     parts_i, parts_d, parts_v = [], [], []
@@ -1985,17 +2110,22 @@ def _business_registration(c: City) -> Rows:
     shops, sp = _list("shop")
     words, wp = _list("company_word")
     inds, ip = _list("industry")
-    ind_name = _cat(_take(c.c_names, county), _surname(c, owner), "记", _take(shops, _weighted(rng, n, sp)))
-    com_name = _cat("烟台", _take(words, _weighted(rng, n, wp)), _take(inds, _weighted(rng, n, ip)),
-                    "有限公司")
+    ind_name = _cat(
+        _take(c.c_names, county), _surname(c, owner), "记", _take(shops, _weighted(rng, n, sp))
+    )
+    com_name = _cat(
+        "烟台", _take(words, _weighted(rng, n, wp)), _take(inds, _weighted(rng, n, ip)), "有限公司"
+    )
     r = Rows(owner, day, stock)
     r["credit_code"] = T(credit_codes(rng, c.c_num[county], np.where(individual, 2, 1)))
     r["entity_name"] = T(pc.if_else(pa.array(individual), ind_name, com_name))
     r["established_date"] = D(est)
     r["status"] = E(np.where(active, 0, 1), ("active", "cancelled"))
     etype = np.where(individual, 0, np.where(rng.random(n) < 0.6, 1, 2))
-    r["entity_type"] = R(etype, pa.array(["个体工商户", "有限责任公司（自然人独资）",
-                                          "有限责任公司（自然人投资或控股）"]))
+    r["entity_type"] = R(
+        etype,
+        pa.array(["个体工商户", "有限责任公司（自然人独资）", "有限责任公司（自然人投资或控股）"]),
+    )
     r["role"] = E(np.where(individual, 1, 0), ("legal_representative", "operator"))
     r["registration_authority"] = R(county, c.per_county("{f}市场监督管理局"))
     r["cancellation_date"] = D(cancel)
@@ -2024,7 +2154,7 @@ def _chronic_disease_certification(c: City) -> Rows:
 def _commercial_insurance(c: City) -> Rows:
     rng = c.rng("commercial_insurance")
     w_ = np.sqrt(np.maximum(c.h_assets, 0).astype(float)) + 50
-    hh = _sample(rng, np.arange(c.H), int(c.H * 0.14), w_)
+    hh = _sample(rng, np.arange(c.H), int(c.H * 0.10), w_)
     k = np.where(rng.random(len(hh)) < 0.3, 2, 1)
     pol_hh = np.repeat(hh, k)
     n = len(pol_hh)
@@ -2032,7 +2162,9 @@ def _commercial_insurance(c: City) -> Rows:
     spouse = c.p_spouse[holder]
     insured = np.where((spouse >= 0) & (rng.random(n) < 0.35), spouse, holder)
     product = _weighted(rng, n, np.array([0.25, 0.15, 0.35, 0.15, 0.05, 0.05]))
-    premium = np.round(_lognormal(rng, np.array([6000, 10000, 2500, 300, 1200, 1500])[product], 0.6, n), 2)
+    premium = np.round(
+        _lognormal(rng, np.array([6000, 10000, 2500, 300, 1200, 1500])[product], 0.6, n), 2
+    )
     years = rng.integers(0, 12, n)
     cash = np.where(product <= 1, np.round(premium * years * rng.uniform(0.5, 0.9, n), 2), np.nan)
     eff = c.w.t0 - years * 365 - rng.integers(0, 365, n)
@@ -2052,7 +2184,9 @@ def _commercial_insurance(c: City) -> Rows:
     r["institution"] = R(ins[idx], pa.array(insurers))
     r["policy_number"] = R(idx, number)
     r["role"] = E(role, ("policyholder", "insured"))
-    r["product_type"] = E(product[idx], ("life", "annuity", "health", "accident", "property", "other"))
+    r["product_type"] = E(
+        product[idx], ("life", "annuity", "health", "accident", "property", "other")
+    )
     r["premium"] = M(money(premium[idx]))
     r["cash_value"] = M(np.where(np.isnan(cash[idx]), NULL, money(np.nan_to_num(cash[idx]))))
     r["effective_date"] = D(eff[idx])
@@ -2081,8 +2215,9 @@ def _community_correction(c: City) -> Rows:
     r["start_date"] = D(start[idx])
     r["end_date"] = D(end[idx])
     r["agency"] = R(c.p_town[person[idx]], agency)
-    r["status"] = E(np.where(upd | (released[idx] & (end[idx] < c.w.t0)), 1, 0),
-                    ("in_correction", "released"))
+    r["status"] = E(
+        np.where(upd | (released[idx] & (end[idx] < c.w.t0)), 1, 0), ("in_correction", "released")
+    )
     return r
 
 
@@ -2102,19 +2237,33 @@ def _court_declaration(c: City) -> Rows:
     rng = c.rng("court_declaration")
     missing = np.flatnonzero(c.p_status == 2)
     missing = missing[rng.random(len(missing)) < 0.6]
-    cand = np.flatnonzero(c.p_present & (c.p_age >= 18) & np.isin(c.p_dcat, [4, 5]) & (c.p_dgrade <= 2)
-                          & (c.p_dgrade >= 1))
+    cand = np.flatnonzero(
+        c.p_present
+        & (c.p_age >= 18)
+        & np.isin(c.p_dcat, [4, 5])
+        & (c.p_dgrade <= 2)
+        & (c.p_dgrade >= 1)
+    )
     incap = _sample(rng, cand, max(2, len(cand) // 25))
     limited = _sample(rng, np.setdiff1d(cand, incap), max(1, len(cand) // 50))
     person = np.concatenate([missing, incap, limited])
-    kind = np.concatenate([np.zeros(len(missing)), np.full(len(incap), 2), np.full(len(limited), 3)]).astype(np.int64)
+    kind = np.concatenate(
+        [np.zeros(len(missing)), np.full(len(incap), 2), np.full(len(limited), 3)]
+    ).astype(np.int64)
     n = len(person)
     day, stock = _history(c, rng, n, 0.3, 4.0)
     year = _ymd(day)[0]
     county = c.p_hcounty[person]
     code4 = pc.utf8_slice_codeunits(_take(c.c_code, county), 2, 6)
-    case = _cat("（", pc.cast(pa.array(year), pa.string()), "）鲁", code4, "民特",
-                pc.cast(pa.array(rng.integers(1, 900, n)), pa.string()), "号")
+    case = _cat(
+        "（",
+        pc.cast(pa.array(year), pa.string()),
+        "）鲁",
+        code4,
+        "民特",
+        pc.cast(pa.array(rng.integers(1, 900, n)), pa.string()),
+        "号",
+    )
     r = Rows(person, day, stock)
     r["case_number"] = T(case)
     r["declaration_type"] = E(kind, ("missing", "death", "incapacity", "limited_capacity"))
@@ -2145,7 +2294,9 @@ def _cremation(c: City) -> Rows:
     r["funeral_home"] = R(idx, homes)
     r["address"] = R(c.p_hh[dead], _hukou_address(c))
     r["region_code"] = c.region(dead)
-    r["fee_waiver"] = M(np.where(rng.random(n) < 0.85, money(parameters()["cremation_fee_waiver"]), NULL))
+    r["fee_waiver"] = M(
+        np.where(rng.random(n) < 0.85, money(parameters()["cremation_fee_waiver"]), NULL)
+    )
     return r
 
 
@@ -2170,19 +2321,32 @@ def _death_certificate(c: City) -> Rows:
         _weighted(rng, n, np.array([0.26, 0.25, 0.22, 0.10, 0.04, 0.04, 0.03, 0.06])),
         _weighted(rng, n, np.array([0.15, 0.18, 0.30, 0.04, 0.18, 0.04, 0.04, 0.07])),
     )
-    causes = ["脑血管病", "心脏病", "恶性肿瘤", "呼吸系统疾病", "损伤和中毒外部原因",
-              "内分泌营养和代谢疾病", "消化系统疾病", "其他疾病"]
+    causes = [
+        "脑血管病",
+        "心脏病",
+        "恶性肿瘤",
+        "呼吸系统疾病",
+        "损伤和中毒外部原因",
+        "内分泌营养和代谢疾病",
+        "消化系统疾病",
+        "其他疾病",
+    ]
     hidx, hospitals = c.in_county(rng, "hospital", c.p_county[dead])
     town_inst = c.per_town("{t}卫生院")
     inst = pa.concat_arrays([hospitals, town_inst])
     inst_idx = np.where(in_hosp, hidx, len(hospitals) + c.p_town[dead])
     year = _ymd(day)[0]
-    number = _cat(_take(c.c_code, c.p_county[dead]), pc.cast(pa.array(year), pa.string()),
-                  _num(rng.integers(0, 10**6, n), 6))
+    number = _cat(
+        _take(c.c_code, c.p_county[dead]),
+        pc.cast(pa.array(year), pa.string()),
+        _num(rng.integers(0, 10**6, n), 6),
+    )
     r = Rows(dead, day)
     r["certificate_number"] = T(number)
     r["death_date"] = D(day)
-    r["death_place"] = R(place, pa.array(["医疗卫生机构", "家中", "养老服务机构", "其他场所", "送医途中"]))
+    r["death_place"] = R(
+        place, pa.array(["医疗卫生机构", "家中", "养老服务机构", "其他场所", "送医途中"])
+    )
     r["underlying_cause"] = R(cause, pa.array(causes))
     r["institution"] = R(inst_idx, inst)
     r["issue_date"] = D(np.minimum(day + rng.integers(0, 2, n), c.w.t2 - 1))
@@ -2238,15 +2402,21 @@ def _difficult_worker(c: City) -> Rows:
     e = employers(c)
     hh = c.p_hh
     sick = np.bincount(hh, weights=(c.chronic >= 0) | c.p_severe, minlength=c.H) > 0
-    cand = np.flatnonzero(c.p_employed & c.p_present & (c.p_age < 60)
-                          & ((c.h_pc_income[hh] < 1.5 * c.h_standard[hh]) | sick[hh]))
+    cand = np.flatnonzero(
+        c.p_employed
+        & c.p_present
+        & (c.p_age < 60)
+        & ((c.h_pc_income[hh] < 1.5 * c.h_standard[hh]) | sick[hh])
+    )
     person = _sample(rng, cand, max(3, len(cand) // 12))
     n = len(person)
     day, stock = _history(c, rng, n, 0.25, 3.0)
     r = Rows(person, day, stock)
     r["employer"] = R(e["of"][person], e["names"])
     kinds = ["因病致困", "因残致困", "子女就学困难", "单亲家庭", "因灾致困", "收入低"]
-    r["difficulty_type"] = R(_weighted(rng, n, np.array([0.35, 0.15, 0.15, 0.1, 0.05, 0.2])), pa.array(kinds))
+    r["difficulty_type"] = R(
+        _weighted(rng, n, np.array([0.35, 0.15, 0.15, 0.1, 0.05, 0.2])), pa.array(kinds)
+    )
     r["filing_date"] = D(day)
     r["status"] = E((rng.random(n) < 0.15).astype(np.int64), ("active", "exited"))
     r["assistance_amount"] = M(whole(np.round(rng.uniform(500, 3000, n), -2)))
@@ -2254,8 +2424,11 @@ def _difficult_worker(c: City) -> Rows:
 
 
 def _certificate_numbers(c: City, person: np.ndarray) -> pa.Array:
-    return _cat(_take(c.ids, person), pc.cast(pa.array(c.p_dcat[person] + 1), pa.string()),
-                pc.cast(pa.array(c.p_dgrade[person]), pa.string()))
+    return _cat(
+        _take(c.ids, person),
+        pc.cast(pa.array(c.p_dcat[person] + 1), pa.string()),
+        pc.cast(pa.array(c.p_dgrade[person]), pa.string()),
+    )
 
 
 @builder("disability_certificate")
@@ -2284,8 +2457,15 @@ def _disability_rehab(c: City) -> Rows:
     person = _sample(rng, cand, max(3, int(len(cand) * 0.35)))
     n = len(person)
     start = c.w.uniform(rng, n)
-    types = ["视力残疾康复", "听力言语康复", "听力言语康复", "肢体康复训练", "智力康复训练",
-             "精神（孤独症）康复训练", "综合康复训练"]
+    types = [
+        "视力残疾康复",
+        "听力言语康复",
+        "听力言语康复",
+        "肢体康复训练",
+        "智力康复训练",
+        "精神（孤独症）康复训练",
+        "综合康复训练",
+    ]
     r = Rows(person, start)
     r["rehab_type"] = R(np.maximum(c.p_dcat[person], 0), pa.array(types))
     r["institution"] = R(c.p_county[person], c.per_county("{f}残疾人康复中心"))
@@ -2311,8 +2491,11 @@ def _disability_subsidy(c: City) -> Rows:
     day = np.concatenate([q[1] for q in parts])
     kind = np.concatenate([q[2] for q in parts])
     amount = np.where(
-        kind == 0, p["disability_living_subsidy"],
-        np.where(c.p_dgrade[person] == 1, p["disability_care_subsidy_1"], p["disability_care_subsidy_2"]),
+        kind == 0,
+        p["disability_living_subsidy"],
+        np.where(
+            c.p_dgrade[person] == 1, p["disability_care_subsidy_1"], p["disability_care_subsidy_2"]
+        ),
     )
     r = Rows(person, day)
     r["subsidy_type"] = E(kind, ("living", "care"))
@@ -2338,10 +2521,26 @@ def _disaster_households(c: City):
     return out
 
 
-DISASTER_ZH = {"typhoon": "台风", "flood": "暴雨洪涝", "hail": "风雹", "low_temperature": "低温冷冻",
-               "drought": "干旱", "marine": "风暴潮"}
-DISASTER_KEYS = ("flood", "typhoon", "drought", "hail", "low_temperature", "earthquake",
-                 "geological", "marine", "forest_fire", "other")
+DISASTER_ZH = {
+    "typhoon": "台风",
+    "flood": "暴雨洪涝",
+    "hail": "风雹",
+    "low_temperature": "低温冷冻",
+    "drought": "干旱",
+    "marine": "风暴潮",
+}
+DISASTER_KEYS = (
+    "flood",
+    "typhoon",
+    "drought",
+    "hail",
+    "low_temperature",
+    "earthquake",
+    "geological",
+    "marine",
+    "forest_fire",
+    "other",
+)
 
 
 @builder("disaster_loss")
@@ -2366,8 +2565,17 @@ def _disaster_loss(c: City) -> Rows:
     r["region_code"] = R(c.h_village[c.p_hh[person]], c.v_code)
     r["disaster_type"] = E(_cat_int(kind), DISASTER_KEYS)
     r["disaster_date"] = D(r.day)
-    r["loss_type"] = E(_cat_int(loss), ("house_collapsed", "house_severely_damaged", "house_damaged",
-                                    "crops", "casualty", "property"))
+    r["loss_type"] = E(
+        _cat_int(loss),
+        (
+            "house_collapsed",
+            "house_severely_damaged",
+            "house_damaged",
+            "crops",
+            "casualty",
+            "property",
+        ),
+    )
     r["affected_persons"] = I(_cat_int(size))
     r["direct_loss"] = M(whole(_cat_int(amount)))
     r["report_date"] = D(np.minimum(_cat_int(report), c.w.t2 - 1))
@@ -2395,7 +2603,9 @@ def _disaster_relief(c: City) -> Rows:
         size.append(c.h_size[rebuild])
         dtype.append(np.full(len(rebuild), list(DISASTER_ZH).index(ev["kind"])))
     # winter-spring relief for poor rural households, in December
-    poor = np.flatnonzero(~c.h_urban & (c.h_dibao | np.isin(np.arange(c.H), low_income(c)["household"])))
+    poor = np.flatnonzero(
+        ~c.h_urban & (c.h_dibao | np.isin(np.arange(c.H), low_income(c)["household"]))
+    )
     ws = _sample(rng, poor, max(2, len(poor) // 3))
     for d in _yearly_dates(c, 12, 10 + rng.integers(0, 15, len(ws))):
         person.append(c.h_head[ws])
@@ -2407,7 +2617,9 @@ def _disaster_relief(c: City) -> Rows:
     person = _cat_int(person)
     r = Rows(person, _cat_int(day))
     r["region_code"] = R(c.h_village[c.p_hh[person]], c.v_code)
-    r["relief_type"] = E(_cat_int(kind), ("emergency", "transition", "housing_rebuild", "winter_spring"))
+    r["relief_type"] = E(
+        _cat_int(kind), ("emergency", "transition", "housing_rebuild", "winter_spring")
+    )
     r["disaster_type"] = R(_cat_int(dtype), pa.array([*DISASTER_ZH.values(), "冬春生活困难"]))
     r["amount"] = M(whole(_cat_int(amount)))
     r["relief_date"] = D(r.day)
@@ -2418,8 +2630,9 @@ def _disaster_relief(c: City) -> Rows:
 @builder("divorce_registration")
 def _divorce_registration(c: City) -> Rows:
     rng = c.rng("divorce_registration")
-    heads = np.flatnonzero((c.p_rel == 0) & (c.p_spouse >= 0) & c.p_present & (c.p_age >= 25)
-                           & (c.p_age <= 62))
+    heads = np.flatnonzero(
+        (c.p_rel == 0) & (c.p_spouse >= 0) & c.p_present & (c.p_age >= 25) & (c.p_age <= 62)
+    )
     heads = heads[c.p_present[c.p_spouse[heads]]]
     k = _count(parameters()["divorce_rate"] * c.N * c.w.span / 365.25)
     a = _sample(rng, heads, k)
@@ -2434,9 +2647,16 @@ def _divorce_registration(c: City) -> Rows:
     r["spouse_document"] = R(other, c.people_ids)
     r["spouse_name"] = R(other, c.people_names)
     r["registration_date"] = D(day2)
-    r["certificate_number"] = T(_cat("L", _take(c.c_code, county), "-",
-                                     pc.cast(pa.array(_ymd(day2)[0]), pa.string()), "-",
-                                     _num(np.concatenate([seq, seq]), 6)))
+    r["certificate_number"] = T(
+        _cat(
+            "L",
+            _take(c.c_code, county),
+            "-",
+            pc.cast(pa.array(_ymd(day2)[0]), pa.string()),
+            "-",
+            _num(np.concatenate([seq, seq]), 6),
+        )
+    )
     r["registration_authority"] = R(county, c.per_county("{f}民政局婚姻登记处"))
     return r
 
@@ -2450,8 +2670,9 @@ def _drug_rehab(c: City) -> Rows:
     person = np.concatenate([inside, out])
     n = len(person)
     released = np.arange(n) >= len(inside)
-    decision = np.where(released, c.w.t0 - 700 + rng.integers(0, 300, n),
-                        c.w.t2 - 1 - rng.integers(0, 700, n))
+    decision = np.where(
+        released, c.w.t0 - 700 + rng.integers(0, 300, n), c.w.t2 - 1 - rng.integers(0, 700, n)
+    )
     start = decision + rng.integers(1, 6, n)
     end = _years_later(start, 2)
     release = np.where(released, np.minimum(end, c.w.t2 - 1 - rng.integers(0, 200, n)), NULL_DAY)
@@ -2487,15 +2708,18 @@ def _employment_registration(c: City) -> Rows:
     n = len(person)
     employer = np.where(person < c.N, e["of"][np.minimum(person, c.N - 1)], -1)
     employer = np.where(employer < 0, rng.integers(0, len(e["names"]), n), employer)
-    form = np.where(np.arange(n) < len(changers), 0,
-                    _weighted(rng, n, np.array([0.5, 0.25, 0.12, 0.08, 0.05])))
+    form = np.where(
+        np.arange(n) < len(changers), 0, _weighted(rng, n, np.array([0.5, 0.25, 0.12, 0.08, 0.05]))
+    )
     wage = np.where(person < c.N, c.p_income[np.minimum(person, c.N - 1)], 0)
     wage = np.where(wage < 2200, np.round(rng.uniform(2200, 4500, n), -1), wage)
     r = Rows(person, day)
     r["employer"] = R(employer, e["names"])
     r["employer_credit_code"] = R(np.where(form == 0, employer, -1), e["codes"])
     r["employment_date"] = D(day)
-    r["employment_form"] = E(form, ("unit", "flexible", "self_employed", "public_welfare_post", "other"))
+    r["employment_form"] = E(
+        form, ("unit", "flexible", "self_employed", "public_welfare_post", "other")
+    )
     r["contract_end"] = D(np.where(form == 0, _years_later(day, rng.integers(1, 4, n)), NULL_DAY))
     r["monthly_wage"] = M(whole(wage))
     return r
@@ -2520,14 +2744,24 @@ def _family_planning_special(c: City) -> Rows:
     r = Rows(person, day, stock)
     r["family_type"] = E(kind, ("child_died", "child_disabled"))
     r["confirmed_date"] = D(day)
-    amount = np.where(kind == 0, p["family_planning_child_died"], p["family_planning_child_disabled"])
+    amount = np.where(
+        kind == 0, p["family_planning_child_died"], p["family_planning_child_disabled"]
+    )
     r["monthly_allowance"] = M(whole(amount))
     r["status"] = E((rng.random(n) < 0.02).astype(np.int64), ("active", "stopped"))
     return r
 
 
-COASTAL = {370602: "烟", 370612: "牟", 370613: "烟", 370614: "蓬", 370676: "烟", 370681: "龙",
-           370683: "莱州", 370687: "海"}
+COASTAL = {
+    370602: "烟",
+    370612: "牟",
+    370613: "烟",
+    370614: "蓬",
+    370676: "烟",
+    370681: "龙",
+    370683: "莱州",
+    370687: "海",
+}
 
 
 @builder("fishing_vessel")
@@ -2545,9 +2779,16 @@ def _fishing_vessel(c: City) -> Rows:
     power = np.round(_lognormal(rng, np.array([90, 25, 40])[vtype], 0.7, n), 1)
     length = np.round(np.clip(_lognormal(rng, 14, 0.35, n), 6, 45), 2)
     r = Rows(person, day, stock)
-    r["vessel_number"] = T(_cat(_take(c.c_code, county), pc.cast(pa.array(_ymd(day)[0]), pa.string()),
-                                _num(rng.integers(0, 10**6, n), 6)))
-    r["vessel_name"] = T(_cat("鲁", _take(abbr, county), "渔", _num(rng.integers(10000, 99999, n), 5)))
+    r["vessel_number"] = T(
+        _cat(
+            _take(c.c_code, county),
+            pc.cast(pa.array(_ymd(day)[0]), pa.string()),
+            _num(rng.integers(0, 10**6, n), 6),
+        )
+    )
+    r["vessel_name"] = T(
+        _cat("鲁", _take(abbr, county), "渔", _num(rng.integers(10000, 99999, n), 5))
+    )
     r["vessel_type"] = R(vtype, pa.array(["捕捞渔船", "养殖渔船", "辅助渔船"]))
     r["engine_power"] = M(money(power), amount=False)
     r["vessel_length"] = M(money(length), amount=False)
@@ -2564,8 +2805,13 @@ def _housing_contract(c: City) -> Rows:
     n = len(b["household"])
     buyer = c.h_head[b["household"]]
     r = Rows(buyer, b["sign"])
-    r["contract_number"] = T(_cat("YT", pc.cast(pa.array(_ymd(b["sign"])[0]), pa.string()),
-                                  _num(rng.integers(0, 10**7, n), 7)))
+    r["contract_number"] = T(
+        _cat(
+            "YT",
+            pc.cast(pa.array(_ymd(b["sign"])[0]), pa.string()),
+            _num(rng.integers(0, 10**7, n), 7),
+        )
+    )
     r["project"] = b["project"]
     r["location"] = T(b["location"])
     r["floor_area"] = M(money(b["area"]), amount=False)
@@ -2582,16 +2828,23 @@ def _housing_subsidy(c: City) -> Rows:
     poor = c.h_dibao | has_tekun | np.isin(np.arange(c.H), low_income(c)["household"])
     rural = np.flatnonzero(poor & ~c.h_urban)
     urban = np.flatnonzero(poor & c.h_urban & (c.h_dwellings == 0))
-    urban = np.concatenate([urban, _sample(rng, np.flatnonzero(poor & c.h_urban), max(1, len(urban)))])
+    urban = np.concatenate(
+        [urban, _sample(rng, np.flatnonzero(poor & c.h_urban), max(1, len(urban)))]
+    )
     reno = _sample(rng, rural, max(2, len(rural) // 25))
     seis = _sample(rng, np.setdiff1d(rural, reno), max(1, len(rural) // 80))
     rent = _sample(rng, np.unique(urban), max(2, len(np.unique(urban)) // 8))
     hh = np.concatenate([reno, seis, rent])
-    kind = np.concatenate([np.zeros(len(reno)), np.ones(len(seis)), np.full(len(rent), 2)]).astype(np.int64)
+    kind = np.concatenate([np.zeros(len(reno)), np.ones(len(seis)), np.full(len(rent), 2)]).astype(
+        np.int64
+    )
     n = len(hh)
     day = c.w.uniform(rng, n)
-    amount = np.where(kind == 0, rng.uniform(15000, 35000, n),
-                      np.where(kind == 1, rng.uniform(8000, 20000, n), rng.uniform(300, 700, n) * 12))
+    amount = np.where(
+        kind == 0,
+        rng.uniform(15000, 35000, n),
+        np.where(kind == 1, rng.uniform(8000, 20000, n), rng.uniform(300, 700, n) * 12),
+    )
     done = day + rng.integers(60, 200, n)
     r = Rows(c.h_head[hh], day)
     r["region_code"] = R(c.h_village[hh], c.v_code)
@@ -2602,8 +2855,18 @@ def _housing_subsidy(c: City) -> Rows:
     return r
 
 
-OTHER_PLACES = ("青岛市市南区", "济南市历下区", "威海市环翠区", "潍坊市奎文区", "北京市朝阳区",
-                "上海市浦东新区", "大连市中山区", "天津市和平区", "深圳市南山区", "杭州市西湖区")
+OTHER_PLACES = (
+    "青岛市市南区",
+    "济南市历下区",
+    "威海市环翠区",
+    "潍坊市奎文区",
+    "北京市朝阳区",
+    "上海市浦东新区",
+    "大连市中山区",
+    "天津市和平区",
+    "深圳市南山区",
+    "杭州市西湖区",
+)
 
 
 @builder("hukou_change")
@@ -2617,10 +2880,16 @@ def _hukou_change(c: City) -> Rows:
     b = c.births
     breg = b["day"] + rng.integers(10, 61, len(b["day"]))
     born = breg < w.t2
-    cand = np.flatnonzero(c.p_present & c.p_male & (c.p_age >= 18) & (c.p_age <= 22) & (c.death == NEVER))
+    cand = np.flatnonzero(
+        c.p_present & c.p_male & (c.p_age >= 18) & (c.p_age <= 22) & (c.death == NEVER)
+    )
     enlist = _sample(rng, cand, max(1, int(len(cand) * 0.01 * w.span / 365.25)))
     corr = _sample(rng, np.flatnonzero(c.p_present & (c.death == NEVER)), max(2, c.N // 3000))
-    abroad = _sample(rng, np.flatnonzero(c.p_present & (c.p_age >= 25) & (c.death == NEVER)), max(1, c.N // 20000))
+    abroad = _sample(
+        rng,
+        np.flatnonzero(c.p_present & (c.p_age >= 25) & (c.death == NEVER)),
+        max(1, c.N // 20000),
+    )
     parts = [
         (dead, dday, 1),
         (b["person"][born], breg[born], 0),
@@ -2640,16 +2909,22 @@ def _hukou_change(c: City) -> Rows:
     reg = np.where(person < c.N, person, mother_of[person])
     hh = np.where(reg >= 0, c.p_hh[np.maximum(reg, 0)], -1)
     village = np.where(reg >= 0, c.p_hukou[np.maximum(reg, 0)], -1)
-    village = np.where(kind == 2, np.concatenate([q[0] * 0 for q in parts[:2]] + [m["in_village"]] +
-                                                 [q[0] * 0 for q in parts[3:]]), village)
+    village = np.where(
+        kind == 2,
+        np.concatenate(
+            [q[0] * 0 for q in parts[:2]] + [m["in_village"]] + [q[0] * 0 for q in parts[3:]]
+        ),
+        village,
+    )
     h_number = _num(np.arange(1, c.H + 1), 9)
     hukou_addr = _hukou_address(c)
     village_addr = _cat("山东省", _take(c.c_full, c.v_county), _take(c.t_name, c.v_town), c.v_name)
     elsewhere = pa.array(list(OTHER_PLACES))
     place = rng.integers(0, len(OTHER_PLACES), n)
     r = Rows(person, day)
-    r["change_type"] = E(kind, ("birth", "death", "move_in", "move_out", "enlistment", "settle_abroad",
-                                "correction"))
+    r["change_type"] = E(
+        kind, ("birth", "death", "move_in", "move_out", "enlistment", "settle_abroad", "correction")
+    )
     r["change_date"] = D(day)
     r["household_number"] = R(np.where(kind == 2, -1, hh), h_number)
     from_addr = pc.if_else(pa.array(kind == 2), _take(elsewhere, place), _take(hukou_addr, hh))
@@ -2672,7 +2947,9 @@ def _low_income_roll(c: City) -> Rows:
     rg = rigid_expense(c)
     hh = np.concatenate([li["household"], rg["household"]])
     ident = np.concatenate([li["day"], rg["day"]])
-    cat = np.concatenate([np.zeros(len(li["household"])), np.ones(len(rg["household"]))]).astype(np.int64)
+    cat = np.concatenate([np.zeros(len(li["household"])), np.ones(len(rg["household"]))]).astype(
+        np.int64
+    )
     order = np.argsort(hh, kind="stable")
     hh, ident, cat = hh[order], ident[order], cat[order]
     keep = np.concatenate([[True], hh[1:] != hh[:-1]])
@@ -2705,9 +2982,16 @@ def _marriage_registration(c: City) -> Rows:
     r["spouse_name"] = R(m["b"], c.people_names)
     r["business_type"] = E(m["remarriage"].astype(np.int64), ("marriage", "remarriage"))
     r["registration_date"] = D(m["day"])
-    r["certificate_number"] = T(_cat("J", _take(c.c_code, county), "-",
-                                     pc.cast(pa.array(_ymd(m["day"])[0]), pa.string()), "-",
-                                     _num(m["seq"], 6)))
+    r["certificate_number"] = T(
+        _cat(
+            "J",
+            _take(c.c_code, county),
+            "-",
+            pc.cast(pa.array(_ymd(m["day"])[0]), pa.string()),
+            "-",
+            _num(m["seq"], 6),
+        )
+    )
     r["registration_authority"] = R(county, c.per_county("{f}民政局婚姻登记处"))
     return r
 
@@ -2725,10 +3009,14 @@ def _medical_assistance(c: City) -> Rows:
     person = np.concatenate([s["person"][si], o["person"][oi]])
     day = np.concatenate([s["settle"][si], o["day"][oi]])
     r = Rows(person, day)
-    r["settlement_number"] = T(pa.concat_arrays([s["number"].take(pa.array(si)), o["number"].take(pa.array(oi))]))
+    r["settlement_number"] = T(
+        pa.concat_arrays([s["number"].take(pa.array(si)), o["number"].take(pa.array(oi))])
+    )
     r["settlement_date"] = D(day)
-    r["assistance_category"] = R(_assistance_category(c, person),
-                                 pa.array(["特困供养人员", "最低生活保障对象", "低保边缘家庭成员"]))
+    r["assistance_category"] = R(
+        _assistance_category(c, person),
+        pa.array(["特困供养人员", "最低生活保障对象", "低保边缘家庭成员"]),
+    )
     r["total_cost"] = M(np.concatenate([s["total"][si], o["total"][oi]]))
     r["assistance_paid"] = M(np.concatenate([s["assist"][si], o["assist"][oi]]))
     r["self_paid"] = M(np.concatenate([s["self"][si], o["self"][oi]]))
@@ -2737,27 +3025,36 @@ def _medical_assistance(c: City) -> Rows:
 
 @builder("medical_enrollment")
 def _medical_enrollment(c: City) -> Rows:
+    """Enrolments of the persons civil affairs pays the premium for (资助参保: 低保, 特困,
+    low-income, severely disabled), and enrolment changes (stopped, switched scheme) of anyone;
+    one row per person and year."""
     rng = c.rng("medical_enrollment")
     w = c.w
-    person = np.flatnonzero(c.alive(np.arange(c.N), np.full(c.N, w.t0)))
+    alive = c.alive(np.arange(c.N), np.full(c.N, w.t0))
+    funded = (c.p_dibao | c.p_tekun | low_income(c)["member"] | c.p_severe) & alive
+    changed = alive & ~funded & (rng.random(c.N) < 0.02)
+    person = np.flatnonzero(funded | changed)
     n = len(person)
-    y0 = _date(w.t0).year
-    years = [(y0, w.t0, True)]
-    y1 = _date(w.t2 - 1).year
-    if y1 > y0:
-        years.append((y1, _days(date(y1, 1, 1)), False))
     e = employers(c)
     employee = e["employee"][person] | np.isin(pensions(c)["kind"][person], [0, 1])
-    status = (rng.random(n) < 0.015).astype(np.int64)
-    sub = (c.p_dibao | c.p_tekun | c.p_severe)[person]
-    subsidised = np.where(employee, -1, sub.astype(np.int64))
+    stopped = changed[person] & (rng.random(n) < 0.6)
+    y0 = _date(w.t0).year
+    years = [(y0, np.full(n, w.t0), funded[person])]
+    y1 = _date(w.t2 - 1).year
+    if y1 > y0:
+        years.append((y1, np.full(n, _days(date(y1, 1, 1))), np.zeros(n, bool)))
+    # changes happen during the window
+    day0 = np.where(funded[person], w.t0, w.uniform(rng, n))
     idx = np.concatenate([np.arange(n) for _ in years])
-    r = Rows(person[idx], np.concatenate([np.full(n, d) for _, d, _ in years]),
-             np.concatenate([np.full(n, s) for _, _, s in years]))
-    r["insurance_type"] = E(np.where(employee, 0, 1)[idx], ("employee", "resident"))
+    day = np.concatenate([day0 if k == 0 else y[1] for k, y in enumerate(years)])
+    stock = np.concatenate([y[2] for y in years])
+    r = Rows(person[idx], day, stock)
+    r["insurance_type"] = E(
+        np.where(employee & ~funded[person], 0, 1)[idx], ("employee", "resident")
+    )
     r["enrollment_year"] = I(np.concatenate([np.full(n, y) for y, _, _ in years]))
-    r["status"] = E(status[idx], ("insured", "stopped"))
-    r["subsidised"] = B(subsidised[idx])
+    r["status"] = E(stopped.astype(np.int64)[idx], ("insured", "stopped"))
+    r["subsidised"] = B(np.where(funded[person], 1, np.where(employee, -1, 0))[idx])
     r["insured_region"] = R(c.p_hcounty[person[idx]], c.c_code)
     return r
 
@@ -2821,7 +3118,9 @@ def _old_age_allowance(c: City) -> Rows:
     r = Rows(person, day)
     r["region_code"] = c.region(person)
     r["age_band"] = E(band, ("80-89", "90-99", "100+"))
-    r["amount"] = M(whole(np.array([p["old_age_80_89"], p["old_age_90_99"], p["old_age_100"]])[band]))
+    r["amount"] = M(
+        whole(np.array([p["old_age_80_89"], p["old_age_90_99"], p["old_age_100"]])[band])
+    )
     r["payment_date"] = D(day)
     return r
 
@@ -2835,7 +3134,9 @@ def _skip_generation_children(c: City) -> np.ndarray:
 def _orphan_roll(c: City) -> Rows:
     rng = c.rng("orphan_roll")
     p = parameters()
-    kids = _sample(rng, _skip_generation_children(c), max(3, len(_skip_generation_children(c)) // 30))
+    kids = _sample(
+        rng, _skip_generation_children(c), max(3, len(_skip_generation_children(c)) // 30)
+    )
     n = len(kids)
     ident, _ = _history(c, rng, n, 0.1, 8.0, earliest=c.p_birth[kids] + 30)
     inst = rng.random(n) < 0.15
@@ -2847,7 +3148,9 @@ def _orphan_roll(c: City) -> Rows:
     ok = exit_d < c.w.t2
     person = np.concatenate([person, exit_p[ok]])
     day = np.concatenate([day, exit_d[ok]])
-    status = np.concatenate([np.zeros(len(day) - int(ok.sum()), np.int64), np.ones(int(ok.sum()), np.int64)])
+    status = np.concatenate(
+        [np.zeros(len(day) - int(ok.sum()), np.int64), np.ones(int(ok.sum()), np.int64)]
+    )
     ki = np.searchsorted(kids, person)
     guardian = np.where(inst[ki], -1, c.p_head[person])
     r = Rows(person, day)
@@ -2891,7 +3194,9 @@ def _population_registration(c: City) -> Rows:
     m = moves(c)
     person = np.concatenate([np.arange(c.N), dead, m["out"]])
     day = np.concatenate([np.full(c.N, w.t0), cancel[cancel != NULL_DAY], m["out_day"]])
-    status = np.concatenate([np.zeros(c.N), np.ones(len(dead)), np.full(len(m["out"]), 2)]).astype(np.int64)
+    status = np.concatenate([np.zeros(c.N), np.ones(len(dead)), np.full(len(m["out"]), 2)]).astype(
+        np.int64
+    )
     stock = status == 0
     eth = _weighted(rng, c.N, np.array([0.9925, 0.0025, 0.002, 0.001, 0.0008, 0.0006, 0.0006]))
     r = Rows(person, day, stock)
@@ -2917,8 +3222,11 @@ def _prisoner(c: City) -> Rows:
     n = len(person)
     released = np.arange(n) >= len(inside)
     months = np.clip(np.round(_lognormal(rng, 40, 0.7, n)), 6, 240).astype(np.int64)
-    adm = np.where(released, w.t0 - months * 30 + rng.integers(0, 300, n),
-                   w.t2 - 1 - np.floor(rng.random(n) * np.minimum(months * 30, 8 * 365)).astype(np.int64))
+    adm = np.where(
+        released,
+        w.t0 - months * 30 + rng.integers(0, 300, n),
+        w.t2 - 1 - np.floor(rng.random(n) * np.minimum(months * 30, 8 * 365)).astype(np.int64),
+    )
     end = adm + months * 30
     end = np.where(released, np.clip(end, w.t0, w.t2 - 1), np.maximum(end, w.t2 + 30))
     months = np.where(released, (end - adm) // 30, months)
@@ -2926,9 +3234,15 @@ def _prisoner(c: City) -> Rows:
     rel = np.where(released, end, NULL_DAY)
     sentence = pc.if_else(
         pa.array(months >= 12),
-        _cat(pc.cast(pa.array(months // 12), pa.string()), "年",
-             pc.if_else(pa.array(months % 12 > 0), _cat(pc.cast(pa.array(months % 12), pa.string()), "个月"),
-                        pa.array([""] * n))),
+        _cat(
+            pc.cast(pa.array(months // 12), pa.string()),
+            "年",
+            pc.if_else(
+                pa.array(months % 12 > 0),
+                _cat(pc.cast(pa.array(months % 12), pa.string()), "个月"),
+                pa.array([""] * n),
+            ),
+        ),
         _cat(pc.cast(pa.array(months), pa.string()), "个月"),
     )
     males, mp = _list("prison_male")
@@ -3010,8 +3324,12 @@ def _provident_fund_loan(c: City) -> Rows:
     d_new = b["registered"][new_sel] - rng.integers(0, 30, n_new)
     person = np.concatenate([old, new])
     day = np.concatenate([d_old, d_new])
-    amount = np.round(np.concatenate([rng.uniform(200000, 700000, n_old),
-                                      np.minimum(b["price"][new_sel] * 0.6, 800000)]), -3)
+    amount = np.round(
+        np.concatenate(
+            [rng.uniform(200000, 700000, n_old), np.minimum(b["price"][new_sel] * 0.6, 800000)]
+        ),
+        -3,
+    )
     years = (c.w.t2 - day) / 365.25
     term = 20 + np.zeros(len(person))
     paid = np.clip(years / term, 0, 1)
@@ -3019,14 +3337,21 @@ def _provident_fund_loan(c: City) -> Rows:
     settled = paid >= 1
     loc = pa.concat_arrays([_full_address(c, c.p_hh[old]), b["location"].filter(pa.array(new_sel))])
     r = Rows(person, day, day < c.w.t0)
-    r["contract_number"] = T(_cat("JK", pc.cast(pa.array(_ymd(day)[0]), pa.string()),
-                                  _num(rng.integers(0, 10**8, len(person)), 8)))
+    r["contract_number"] = T(
+        _cat(
+            "JK",
+            pc.cast(pa.array(_ymd(day)[0]), pa.string()),
+            _num(rng.integers(0, 10**8, len(person)), 8),
+        )
+    )
     r["loan_amount"] = M(whole(amount))
     r["loan_date"] = D(day)
     r["balance"] = M(money(balance))
     r["house_location"] = T(loc)
-    r["status"] = E(np.where(settled, 1, np.where(rng.random(len(person)) < 0.01, 2, 0)),
-                    ("repaying", "settled", "overdue"))
+    r["status"] = E(
+        np.where(settled, 1, np.where(rng.random(len(person)) < 0.01, 2, 0)),
+        ("repaying", "settled", "overdue"),
+    )
     return r
 
 
@@ -3034,7 +3359,9 @@ def _provident_fund_loan(c: City) -> Rows:
 def _public_housing(c: City) -> Rows:
     rng = c.rng("public_housing")
     li = np.isin(np.arange(c.H), low_income(c)["household"])
-    cand = np.flatnonzero(c.h_urban & (c.h_dwellings == 0) & (c.h_dibao | li | (c.h_pc_income < 2.5 * c.h_standard)))
+    cand = np.flatnonzero(
+        c.h_urban & (c.h_dwellings == 0) & (c.h_dibao | li | (c.h_pc_income < 2.5 * c.h_standard))
+    )
     hh = _sample(rng, cand, max(3, int(len(cand) * 0.4)))
     n = len(hh)
     day, stock = _history(c, rng, n, 0.1, 6.0)
@@ -3042,9 +3369,16 @@ def _public_housing(c: City) -> Rows:
     end = _years_later(day, 3)
     end = np.where(end < c.w.t2, _years_later(end, 3), end)
     county = c.v_county[c.h_village[hh]]
-    addr = _cat(_take(c.c_full, county), "幸福家园公租房", pc.cast(pa.array(rng.integers(1, 12, n)), pa.string()),
-                "号楼", pc.cast(pa.array(rng.integers(1, 4, n)), pa.string()), "单元",
-                pc.cast(pa.array(rng.integers(1, 19, n) * 100 + rng.integers(1, 5, n)), pa.string()), "室")
+    addr = _cat(
+        _take(c.c_full, county),
+        "幸福家园公租房",
+        pc.cast(pa.array(rng.integers(1, 12, n)), pa.string()),
+        "号楼",
+        pc.cast(pa.array(rng.integers(1, 4, n)), pa.string()),
+        "单元",
+        pc.cast(pa.array(rng.integers(1, 19, n) * 100 + rng.integers(1, 5, n)), pa.string()),
+        "室",
+    )
     r = Rows(c.h_head[hh], day, stock)
     r["household_size"] = I(c.h_size[hh])
     r["security_type"] = E((~physical).astype(np.int64), ("physical", "rent_subsidy"))
@@ -3070,8 +3404,11 @@ def _real_estate(c: City) -> Rows:
     n = len(hh)
     head = c.h_head[hh]
     urban = c.h_urban[hh]
-    area = np.where(urban, np.clip(_lognormal(rng, 88, 0.28, n), 35, 260),
-                    np.clip(_lognormal(rng, 110, 0.3, n), 40, 320))
+    area = np.where(
+        urban,
+        np.clip(_lognormal(rng, 88, 0.28, n), 35, 260),
+        np.clip(_lognormal(rng, 110, 0.3, n), 40, 320),
+    )
     idx_new = np.flatnonzero(new)
     area[idx_new] = b["area"]
     earliest = _years_later(c.p_birth[head], 22)
@@ -3080,17 +3417,37 @@ def _real_estate(c: City) -> Rows:
     stock[idx_new] = False
     county = c.v_county[c.h_village[hh]]
     year = _ymd(day)[0]
-    cert = _cat("鲁（", pc.cast(pa.array(year), pa.string()), "）", _take(c.c_full, county), "不动产权第",
-                _num(rng.integers(0, 10**7, n), 7), "号")
-    other_addr = _cat(_take(c.c_full, county), _take(c.t_name, c.v_town[c.h_village[hh]]),
-                      _take(c.v_name, rng.integers(0, c.V, n)),
-                      pc.cast(pa.array(rng.integers(1, 40, n)), pa.string()), "号")
+    cert = _cat(
+        "鲁（",
+        pc.cast(pa.array(year), pa.string()),
+        "）",
+        _take(c.c_full, county),
+        "不动产权第",
+        _num(rng.integers(0, 10**7, n), 7),
+        "号",
+    )
+    other_addr = _cat(
+        _take(c.c_full, county),
+        _take(c.t_name, c.v_town[c.h_village[hh]]),
+        _take(c.v_name, rng.integers(0, c.V, n)),
+        pc.cast(pa.array(rng.integers(1, 40, n)), pa.string()),
+        "号",
+    )
     first = _full_address(c, hh)
     loc = pc.if_else(pa.array(rank == 0), first, other_addr)
-    loc = pc.if_else(pa.array(new), pa.concat_arrays([pa.nulls(n - len(idx_new), pa.string()), b["location"]]), loc)
-    unit = _cat(_take(c.v_code, c.h_village[hh]), "GB", _num(rng.integers(0, 10**5, n), 5), "F",
-                _num(rng.integers(0, 10**8, n), 8))
-    joint = (c.p_spouse[head] >= 0) & (rng.random(n) < 0.45)
+    loc = pc.if_else(
+        pa.array(new),
+        pa.concat_arrays([pa.nulls(n - len(idx_new), pa.string()), b["location"]]),
+        loc,
+    )
+    unit = _cat(
+        _take(c.v_code, c.h_village[hh]),
+        "GB",
+        _num(rng.integers(0, 10**5, n), 5),
+        "F",
+        _num(rng.integers(0, 10**8, n), 8),
+    )
+    joint = (c.p_spouse[head] >= 0) & (rng.random(n) < 0.3)
     owner = np.concatenate([head, c.p_spouse[head[joint]]])
     sel = np.concatenate([np.arange(n), np.flatnonzero(joint)])
     r = Rows(owner, day[sel], stock[sel])
@@ -3109,7 +3466,9 @@ def _real_estate(c: City) -> Rows:
 def _relapse_watch(c: City) -> Rows:
     rng = c.rng("relapse_watch")
     has_tekun = np.bincount(c.p_hh, weights=c.p_tekun, minlength=c.H) > 0
-    cand = np.flatnonzero(~c.h_urban & ~c.h_dibao & ~has_tekun & (c.h_pc_income < 2.0 * c.h_standard))
+    cand = np.flatnonzero(
+        ~c.h_urban & ~c.h_dibao & ~has_tekun & (c.h_pc_income < 2.0 * c.h_standard)
+    )
     hh = _sample(rng, cand, max(2, len(cand) // 10))
     n = len(hh)
     day, stock = _history(c, rng, n, 0.2, 4.0)
@@ -3143,8 +3502,10 @@ def _school_enrollment(c: City) -> Rows:
     status = _weighted(rng, n, np.array([0.985, 0.005, 0.002, 0.0, 0.008]))
     r = Rows(person, s["entry"], s["entry"] < c.w.t0)
     r["school"] = s["school"]
-    r["stage"] = E(s["stage"], ("preschool", "primary", "junior", "senior", "vocational", "higher",
-                                "postgraduate"))
+    r["stage"] = E(
+        s["stage"],
+        ("preschool", "primary", "junior", "senior", "vocational", "higher", "postgraduate"),
+    )
     r["grade"] = s["grade"]
     r["enrollment_date"] = D(s["entry"])
     r["status"] = E(status, ("enrolled", "suspended", "dropped", "graduated", "transferred"))
@@ -3157,7 +3518,7 @@ def _school_enrollment(c: City) -> Rows:
 def _securities(c: City) -> Rows:
     rng = c.rng("securities")
     cand = np.flatnonzero(c.h_assets >= 50000)
-    hh = _sample(rng, cand, int(len(cand) * 0.18), np.log(c.h_assets[cand] + 1.0) ** 3)
+    hh = _sample(rng, cand, int(len(cand) * 0.07), np.log(c.h_assets[cand] + 1.0) ** 3)
     n = len(hh)
     head = c.h_head[hh]
     spouse = c.p_spouse[head]
@@ -3169,7 +3530,7 @@ def _securities(c: City) -> Rows:
     kinds = [(0, 0.6), (1, 0.35), (3, 0.05)]
     ids, types, vals = [], [], []
     for k, share in kinds:
-        has = (rng.random(n) < (0.7 if k != 3 else 1.0))
+        has = rng.random(n) < (0.7 if k != 3 else 1.0)
         ids.append(np.flatnonzero(has))
         types.append(np.full(int(has.sum()), k))
         vals.append(value[has] * share)
@@ -3220,11 +3581,18 @@ def _social_insurance_contribution(c: City) -> Rows:
     base = np.clip(c.p_income[person], p["si_base_min"], p["si_base_max"])
     status = _weighted(rng, len(person), np.array([0.985, 0.012, 0.003]))
     # residents' pension: one yearly contribution of adults without employee insurance
-    res = np.flatnonzero(c.p_present & (c.p_age >= 18) & (c.p_age < 60) & (e["of"] < 0)
-                         & (rng.random(c.N) < p["resident_pension_payers"]))
+    res = np.flatnonzero(
+        c.p_present
+        & (c.p_age >= 18)
+        & (c.p_age < 60)
+        & (e["of"] < 0)
+        & (rng.random(c.N) < p["resident_pension_payers"])
+    )
     rday = _month_start(c.w.uniform(rng, len(res)))
     tiers = np.array([300, 500, 800, 1000, 1500, 2000, 3000, 5000])
-    tier = tiers[_weighted(rng, len(res), np.array([0.5, 0.25, 0.08, 0.08, 0.03, 0.03, 0.02, 0.01]))]
+    tier = tiers[
+        _weighted(rng, len(res), np.array([0.5, 0.25, 0.08, 0.08, 0.03, 0.03, 0.02, 0.01]))
+    ]
     out = _outsider_rows(c, rng, len(emp))
     oday = np.concatenate([np.full(len(out), d) for d in c.w.all_months[:1]]) if len(out) else out
     n1, n2, n3 = len(person), len(res), len(out)
@@ -3232,16 +3600,26 @@ def _social_insurance_contribution(c: City) -> Rows:
     day = np.concatenate([day, rday, oday]).astype(np.int64)
     kind = np.concatenate([np.zeros(n1), np.ones(n2), np.zeros(n3)]).astype(np.int64)
     base_all = np.concatenate([base, np.zeros(n2), np.full(n3, p["si_base_min"])])
-    employer = np.concatenate([e["of"][person], np.full(n2, -1), rng.integers(0, len(e["names"]), n3)])
-    personal = np.where(kind == 0, base_all * p["si_personal_rate"], np.concatenate([np.zeros(n1), tier, np.zeros(n3)]))
+    employer = np.concatenate(
+        [e["of"][person], np.full(n2, -1), rng.integers(0, len(e["names"]), n3)]
+    )
+    personal = np.where(
+        kind == 0,
+        base_all * p["si_personal_rate"],
+        np.concatenate([np.zeros(n1), tier, np.zeros(n3)]),
+    )
     r = Rows(who, day)
     r["insurance_type"] = E(kind, ("pension", "resident_pension"))
     r["contribution_month"] = D(day)
     r["employer"] = R(employer, e["names"])
     r["contribution_base"] = M(np.where(kind == 0, money(base_all), NULL))
     r["personal_amount"] = M(money(np.round(personal, 2)))
-    r["employer_amount"] = M(np.where(kind == 0, money(np.round(base_all * p["si_employer_rate"], 2)), NULL))
-    r["status"] = E(np.concatenate([status, np.zeros(n2 + n3, np.int64)]), ("paid", "unpaid", "suspended"))
+    r["employer_amount"] = M(
+        np.where(kind == 0, money(np.round(base_all * p["si_employer_rate"], 2)), NULL)
+    )
+    r["status"] = E(
+        np.concatenate([status, np.zeros(n2 + n3, np.int64)]), ("paid", "unpaid", "suspended")
+    )
     return r
 
 
@@ -3267,16 +3645,20 @@ def _student_aid(c: City) -> Rows:
     idx = np.concatenate([q[0] for q in parts])
     day = np.concatenate([q[1] for q in parts])
     loan = np.zeros(len(idx), bool)
-    loan[len(idx) - len(loans) * len(_yearly_dates(c, 10, 15)):] = True
+    loan[len(idx) - len(loans) * len(_yearly_dates(c, 10, 15)) :] = True
     y, m, _ = _ymd(day)
     y0 = np.where(m >= 9, y, y - 1)
     r = Rows(who[idx], day)
     r["school"] = R(s["school"].idx[sel][idx], s["school"].values)
-    r["aid_type"] = E(np.where(loan, 3, aid[idx]), ("national_grant", "tuition_waiver", "living_subsidy",
-                                                   "student_loan"))
+    r["aid_type"] = E(
+        np.where(loan, 3, aid[idx]),
+        ("national_grant", "tuition_waiver", "living_subsidy", "student_loan"),
+    )
     r["amount"] = M(whole(np.where(loan, 12000, amount[idx])))
     r["aid_date"] = D(day)
-    r["academic_year"] = T(_cat(pc.cast(pa.array(y0), pa.string()), "-", pc.cast(pa.array(y0 + 1), pa.string())))
+    r["academic_year"] = T(
+        _cat(pc.cast(pa.array(y0), pa.string()), "-", pc.cast(pa.array(y0 + 1), pa.string()))
+    )
     _ = rng
     return r
 
@@ -3295,7 +3677,7 @@ def _tax_income(c: City) -> Rows:
     rng = c.rng("tax_income")
     p = parameters()
     e = employers(c)
-    wage_earners = np.flatnonzero((e["of"] >= 0) & (c.p_income > p["tax_threshold"] + 800))
+    wage_earners = np.flatnonzero((e["of"] >= 0) & (c.p_income > p["tax_threshold"] + 1000))
     person, day, _ = c.monthly(wage_earners, 1)
     # declared by the 15th of the next month
     nxt = np.asarray(c.w.all_months[1:] + (_days(_add_months(_date(c.w.all_months[-1]), 1)),))
@@ -3304,7 +3686,9 @@ def _tax_income(c: City) -> Rows:
     income = c.p_income[person] * rng.uniform(0.97, 1.03, len(person))
     si = np.clip(c.p_income[person], p["si_base_min"], p["si_base_max"]) * 0.105
     tax = _income_tax(np.maximum(income - p["tax_threshold"] - si, 0))
-    labour = _sample(rng, np.flatnonzero(c.p_present & (c.p_age >= 20) & (c.p_age < 70)), max(2, c.N // 400))
+    labour = _sample(
+        rng, np.flatnonzero(c.p_present & (c.p_age >= 20) & (c.p_age < 70)), max(2, c.N // 400)
+    )
     lday = _month_start(c.w.uniform(rng, len(labour)))
     linc = np.round(_lognormal(rng, 5000, 0.8, len(labour)), 2)
     ltax = np.where(linc > 4000, linc * 0.8 * 0.2, np.maximum(linc - 800, 0) * 0.2)
@@ -3319,8 +3703,9 @@ def _tax_income(c: City) -> Rows:
     r["period_end"] = D(end)
     r["income"] = M(money(np.round(np.concatenate([income, linc]), 2)))
     r["tax_paid"] = M(money(np.round(np.concatenate([tax, ltax]), 2)))
-    r["withholding_agent"] = R(np.concatenate([e["of"][person], rng.integers(0, len(e["names"]), len(labour))]),
-                               e["names"])
+    r["withholding_agent"] = R(
+        np.concatenate([e["of"][person], rng.integers(0, len(e["names"]), len(labour))]), e["names"]
+    )
     return r
 
 
@@ -3331,7 +3716,7 @@ def _tekun_roll(c: City) -> Rows:
     tk = np.flatnonzero(c.p_tekun)
     n = len(tk)
     start, _ = _history(c, rng, n, 0.07, 10.0, earliest=c.p_birth[tk] + 365)
-    central = (rng.random(n) < np.where(c.p_selfcare[tk] >= 4, 0.55, 0.12))
+    central = rng.random(n) < np.where(c.p_selfcare[tk] >= 4, 0.55, 0.12)
     level = np.where(c.p_selfcare[tk] >= 4, 2, np.where(c.p_selfcare[tk] >= 1, 1, 0))
     person, day, _ = c.monthly(tk, 1, start=_month_start(_month_start(start) + 31))
     ti = np.searchsorted(tk, person)
@@ -3340,8 +3725,11 @@ def _tekun_roll(c: City) -> Rows:
     zhifu = np.array(["芝罘" in n_ for n_ in county])
     cty = c.p_county[person]
     urban = c.p_urban[person]
-    basic = np.where(urban, np.where(zhifu[cty], p["tekun_basic_urban_zhifu"], p["tekun_basic_urban"]),
-                     p["tekun_basic_rural"])
+    basic = np.where(
+        urban,
+        np.where(zhifu[cty], p["tekun_basic_urban_zhifu"], p["tekun_basic_urban"]),
+        p["tekun_basic_rural"],
+    )
     fees = np.array([[233, 385, 772], [211, 349, 699]])
     care = fees[group_b[cty].astype(np.int64), level[ti]]
     inst = pa.concat_arrays([c.per_town("{t}敬老院"), c.per_county("{f}社会福利中心")])
@@ -3365,33 +3753,57 @@ def _temporary_assistance(c: City) -> Rows:
     rng = c.rng("temporary_assistance")
     s = stays(c)
     big = np.flatnonzero((s["self"] > 1000000) & (rng.random(len(s["person"])) < 0.12))
-    poor = np.flatnonzero((c.p_dibao | c.p_tekun | low_income(c)["member"]) & c.p_present & (c.p_age >= 18))
+    poor = np.flatnonzero(
+        (c.p_dibao | c.p_tekun | low_income(c)["member"]) & c.p_present & (c.p_age >= 18)
+    )
     emer = _sample(rng, poor, max(2, len(poor) // 40))
     accident = _sample(rng, np.flatnonzero(c.p_present & (c.p_age >= 18)), max(2, c.N // 5000))
     person = np.concatenate([s["person"][big], emer, accident])
     n1, n2, n3 = len(big), len(emer), len(accident)
     day = np.concatenate([s["dis"][big] + rng.integers(10, 60, n1), c.w.uniform(rng, n2 + n3)])
     kind = np.concatenate([np.ones(n1), np.zeros(n2 + n3)]).astype(np.int64)
-    amount = np.concatenate([
-        np.minimum(s["self"][big] / 100 * rng.uniform(0.1, 0.4, n1), 30000),
-        rng.uniform(500, 3000, n2), rng.uniform(1000, 20000, n3)])
+    amount = np.concatenate(
+        [
+            np.minimum(s["self"][big] / 100 * rng.uniform(0.1, 0.4, n1), 30000),
+            rng.uniform(500, 3000, n2),
+            rng.uniform(1000, 20000, n3),
+        ]
+    )
     amount = np.round(amount, -1)
-    reasons = ["因病致困", "火灾", "交通事故", "意外伤害", "自然灾害", "家庭成员突发重大变故", "生活必需支出突增"]
-    reason = np.concatenate([np.zeros(n1), _weighted(rng, n2 + n3, np.array([0.1, 0.15, 0.2, 0.2, 0.1, 0.15, 0.1]))]).astype(np.int64)
+    reasons = [
+        "因病致困",
+        "火灾",
+        "交通事故",
+        "意外伤害",
+        "自然灾害",
+        "家庭成员突发重大变故",
+        "生活必需支出突增",
+    ]
+    reason = np.concatenate(
+        [np.zeros(n1), _weighted(rng, n2 + n3, np.array([0.1, 0.15, 0.2, 0.2, 0.1, 0.15, 0.1]))]
+    ).astype(np.int64)
     mode = np.where(amount > 20000, 3, np.where(amount > 5000, 2, np.where(kind == 0, 0, 1)))
     n = len(person)
     county = c.p_county[person]
     r = Rows(person, day)
-    r["case_number"] = T(_cat("LS", _take(c.c_code, county), pc.cast(pa.array(_ymd(day)[0]), pa.string()),
-                              _num(rng.integers(0, 10**5, n), 5)))
+    r["case_number"] = T(
+        _cat(
+            "LS",
+            _take(c.c_code, county),
+            pc.cast(pa.array(_ymd(day)[0]), pa.string()),
+            _num(rng.integers(0, 10**5, n), 5),
+        )
+    )
     r["region_code"] = c.region(person)
     r["assistance_type"] = E(kind, ("emergency", "expenditure"))
     r["reason"] = R(reason, pa.array(reasons))
     r["amount"] = M(whole(amount))
     r["approval_date"] = D(day)
     r["approval_mode"] = E(mode, ("advance", "town", "county", "case_by_case"))
-    r["in_kind"] = R(np.where(rng.random(n) < 0.2, _weighted(rng, n, np.array([0.5, 0.3, 0.2])), -1),
-                     pa.array(["米面油", "棉衣棉被", "生活用品"]))
+    r["in_kind"] = R(
+        np.where(rng.random(n) < 0.2, _weighted(rng, n, np.array([0.5, 0.3, 0.2])), -1),
+        pa.array(["米面油", "棉衣棉被", "生活用品"]),
+    )
     return r
 
 
@@ -3424,19 +3836,34 @@ def _unemployment_registration(c: City) -> Rows:
     u = unemployment(c)
     person = u["person"]
     n = len(person)
-    reasons = ["劳动合同期满", "单位裁员", "个人原因离职", "单位破产关闭", "毕业后未就业", "返乡", "其他"]
+    reasons = [
+        "劳动合同期满",
+        "单位裁员",
+        "个人原因离职",
+        "单位破产关闭",
+        "毕业后未就业",
+        "返乡",
+        "其他",
+    ]
     status = np.where(u["reemployed"], 1, 0)
     reg = Rows(person, u["day"], u["stock"])
     upd = np.flatnonzero(u["reemployed"])
     idx = np.concatenate([np.arange(n), upd])
-    r = Rows(person[idx], np.concatenate([u["day"], u["cancel"][upd]]),
-             np.concatenate([u["stock"], np.zeros(len(upd), bool)]))
+    r = Rows(
+        person[idx],
+        np.concatenate([u["day"], u["cancel"][upd]]),
+        np.concatenate([u["stock"], np.zeros(len(upd), bool)]),
+    )
     is_upd = np.arange(len(idx)) >= n
     r["registration_date"] = D(u["day"][idx])
-    r["reason"] = R(_weighted(rng, n, np.array([0.25, 0.12, 0.3, 0.05, 0.12, 0.1, 0.06]))[idx], pa.array(reasons))
+    r["reason"] = R(
+        _weighted(rng, n, np.array([0.25, 0.12, 0.3, 0.05, 0.12, 0.1, 0.06]))[idx],
+        pa.array(reasons),
+    )
     r["agency"] = R(c.p_htown[person[idx]], c.per_town("{t}劳动保障服务所"))
-    r["certificate_number"] = T(_cat(_take(c.c_code, c.p_hcounty[person[idx]]),
-                                     _num(rng.integers(0, 10**10, n)[idx], 10)))
+    r["certificate_number"] = T(
+        _cat(_take(c.c_code, c.p_hcounty[person[idx]]), _num(rng.integers(0, 10**10, n)[idx], 10))
+    )
     r["status"] = E(np.where(is_upd, status[idx], 0), ("active", "cancelled"))
     r["cancellation_date"] = D(np.where(is_upd, u["cancel"][idx], NULL_DAY))
     _ = reg
@@ -3459,16 +3886,24 @@ def _unsupported_child_roll(c: City) -> Rows:
     n = len(who)
     from_prison = np.isin(who, a)
     sit = ["服刑在押", "失联", "重残", "重病", "死亡", "强制隔离戒毒"]
-    father = np.where(from_prison, 0, _weighted(rng, n, np.array([0.2, 0.35, 0.15, 0.1, 0.15, 0.05])))
-    mother = np.where(from_prison, _weighted(rng, n, np.array([0.0, 0.5, 0.2, 0.1, 0.2, 0.0])),
-                      _weighted(rng, n, np.array([0.05, 0.45, 0.2, 0.15, 0.15, 0.0])))
+    father = np.where(
+        from_prison, 0, _weighted(rng, n, np.array([0.2, 0.35, 0.15, 0.1, 0.15, 0.05]))
+    )
+    mother = np.where(
+        from_prison,
+        _weighted(rng, n, np.array([0.0, 0.5, 0.2, 0.1, 0.2, 0.0])),
+        _weighted(rng, n, np.array([0.05, 0.45, 0.2, 0.15, 0.15, 0.0])),
+    )
     ident, _ = _history(c, rng, n, 0.15, 5.0, earliest=c.p_birth[who] + 30)
     adult = _years_later(c.p_birth[who], 18)
     person, day, _ = c.monthly(who, 1, start=_month_start(ident), end=adult)
     wi = np.searchsorted(who, person)
     guardian = np.where(c.p_head[person] == person, -1, c.p_head[person])
-    guardian = np.where(from_prison[wi] & (c.p_status[np.maximum(guardian, 0)] == 1),
-                        c.p_spouse[np.maximum(guardian, 0)], guardian)
+    guardian = np.where(
+        from_prison[wi] & (c.p_status[np.maximum(guardian, 0)] == 1),
+        c.p_spouse[np.maximum(guardian, 0)],
+        guardian,
+    )
     r = Rows(person, day)
     r["region_code"] = c.region(person)
     r["father_situation"] = R(father[wi], pa.array(sit))
@@ -3493,17 +3928,25 @@ def _vehicle_registration(c: City) -> Rows:
     owner = c.h_head[hh]
     n1 = len(owner)
     # exempt vehicles for persons with a physical disability (not counted as household vehicles)
-    cand = np.flatnonzero((c.p_dcat == 3) & (c.p_dgrade >= 2) & (c.p_age >= 18) & (c.p_age <= 70) & c.p_present)
+    cand = np.flatnonzero(
+        (c.p_dcat == 3) & (c.p_dgrade >= 2) & (c.p_age >= 18) & (c.p_age <= 70) & c.p_present
+    )
     dis = _sample(rng, cand, max(1, len(cand) // 30))
     owner = np.concatenate([owner, dis])
     n = len(owner)
     disabled = np.arange(n) >= n1
     rural = ~c.p_urban[owner]
-    vtype = np.where(disabled, 3, np.where(rural & (rng.random(n) < 0.3), 2, _weighted(rng, n, np.array([0.65, 0.35]))))
+    vtype = np.where(
+        disabled,
+        3,
+        np.where(rural & (rng.random(n) < 0.3), 2, _weighted(rng, n, np.array([0.65, 0.35]))),
+    )
     day, stock = _history(c, rng, n, 0.09, 15.0, earliest=_years_later(c.p_birth[owner], 18))
     age_y = (c.w.t2 - day) / 365.25
-    price = _lognormal(rng, np.where(vtype == 2, 60000, np.where(vtype == 3, 50000, 120000)), 0.45, n)
-    value = np.round(price * 0.85 ** age_y, -2)
+    price = _lognormal(
+        rng, np.where(vtype == 2, 60000, np.where(vtype == 3, 50000, 120000)), 0.45, n
+    )
+    value = np.round(price * 0.85**age_y, -2)
     ev = (rng.random(n) < np.where(day > c.w.t0 - 3 * 365, 0.35, 0.05)) & (vtype < 2)
     letters = np.frombuffer(b"ABCDEFGHJKLMNPQRSTUVWXYZ", np.uint8)
     body = np.empty((n, 5), np.uint8)
@@ -3513,7 +3956,9 @@ def _vehicle_registration(c: City) -> Rows:
     five = _fixed(body)
     ev_prefix = _take(["D", "F"], rng.integers(0, 2, n))
     city_letter = _take(["F", "Y"], (rng.random(n) < 0.15).astype(np.int64))
-    plate = pc.if_else(pa.array(ev), _cat("鲁", city_letter, ev_prefix, five), _cat("鲁", city_letter, five))
+    plate = pc.if_else(
+        pa.array(ev), _cat("鲁", city_letter, ev_prefix, five), _cat("鲁", city_letter, five)
+    )
     brands, bp = _list("vehicle")
     brand = _weighted(rng, n, bp)
     r = Rows(owner, day, stock)
@@ -3521,10 +3966,14 @@ def _vehicle_registration(c: City) -> Rows:
     r["vehicle_type"] = R(vtype, pa.array(VEHICLE_TYPES))
     r["registration_date"] = D(day)
     r["vehicle_value"] = M(whole(value))
-    r["plate_type"] = R(np.where(ev, 1, np.where(vtype == 2, 2, 0)),
-                        pa.array(["小型汽车号牌", "小型新能源汽车号牌", "大型汽车号牌"]))
+    r["plate_type"] = R(
+        np.where(ev, 1, np.where(vtype == 2, 2, 0)),
+        pa.array(["小型汽车号牌", "小型新能源汽车号牌", "大型汽车号牌"]),
+    )
     r["brand_model"] = R(np.where(vtype == 2, -1, brand), pa.array(brands))
-    r["use_nature"] = R(np.where((vtype == 2) & (rng.random(n) < 0.5), 1, 0), pa.array(["非营运", "货运"]))
+    r["use_nature"] = R(
+        np.where((vtype == 2) & (rng.random(n) < 0.5), 1, 0), pa.array(["非营运", "货运"])
+    )
     r["status"] = R(np.where(rng.random(n) < 0.06, 1, 0), pa.array(["正常", "抵押"]))
     r["disability_vehicle"] = B(disabled.astype(np.int64))
     return r
@@ -3538,14 +3987,27 @@ def _veterans_benefit(c: City) -> Rows:
     person = _sample(rng, cand, max(3, int(len(cand) * 0.004)), wt)
     n = len(person)
     age = c.p_age[person]
-    cat = np.where(age >= 88, 4, _weighted(rng, n, np.array([0.18, 0.08, 0.05, 0.07, 0.0, 0.1, 0.42, 0.1])))
+    cat = np.where(
+        age >= 88, 4, _weighted(rng, n, np.array([0.18, 0.08, 0.05, 0.07, 0.0, 0.1, 0.42, 0.1]))
+    )
     cat = np.where(~c.p_male[person] & np.isin(cat, [0, 4, 5, 6]), 1, cat)
     amount = np.array([2500, 1800, 1600, 1500, 1900, 900, 800, 600])[cat] * rng.uniform(0.8, 1.4, n)
     grade = pa.array([f"{g}级" for g in range(1, 11)])
     day, stock = _history(c, rng, n, 0.04, 25.0, earliest=_years_later(c.p_birth[person], 20))
     r = Rows(person, day, stock)
-    r["category"] = E(cat, ("disabled_soldier", "martyr_family", "died_on_duty_family", "died_of_illness_family",
-                            "demobilized", "ill_veteran", "war_veteran", "other"))
+    r["category"] = E(
+        cat,
+        (
+            "disabled_soldier",
+            "martyr_family",
+            "died_on_duty_family",
+            "died_of_illness_family",
+            "demobilized",
+            "ill_veteran",
+            "war_veteran",
+            "other",
+        ),
+    )
     r["disability_grade"] = R(np.where(cat == 0, rng.integers(0, 10, n), -1), grade)
     r["monthly_amount"] = M(whole(np.round(amount, 0)))
     r["start_date"] = D(day)
@@ -3554,15 +4016,39 @@ def _veterans_benefit(c: City) -> Rows:
 
 
 WARNING_SEASON = {
-    "typhoon": (7, 8, 9), "rainstorm": (6, 7, 8, 9), "blizzard": (12, 1, 2), "cold_wave": (11, 12, 1, 2, 3),
-    "gale": (1, 2, 3, 4, 10, 11, 12), "sandstorm": (3, 4), "heat": (6, 7, 8), "drought": (4, 5, 6),
-    "lightning": (6, 7, 8), "thunderstorm_gale": (6, 7, 8), "hail": (5, 6), "frost": (10, 11, 3, 4),
-    "fog": (1, 2, 3, 11, 12), "haze": (11, 12, 1, 2), "road_icing": (12, 1, 2),
+    "typhoon": (7, 8, 9),
+    "rainstorm": (6, 7, 8, 9),
+    "blizzard": (12, 1, 2),
+    "cold_wave": (11, 12, 1, 2, 3),
+    "gale": (1, 2, 3, 4, 10, 11, 12),
+    "sandstorm": (3, 4),
+    "heat": (6, 7, 8),
+    "drought": (4, 5, 6),
+    "lightning": (6, 7, 8),
+    "thunderstorm_gale": (6, 7, 8),
+    "hail": (5, 6),
+    "frost": (10, 11, 3, 4),
+    "fog": (1, 2, 3, 11, 12),
+    "haze": (11, 12, 1, 2),
+    "road_icing": (12, 1, 2),
 }
-WARNING_ZH = {"typhoon": "台风", "rainstorm": "暴雨", "blizzard": "暴雪", "cold_wave": "寒潮", "gale": "大风",
-              "sandstorm": "沙尘暴", "heat": "高温", "drought": "干旱", "lightning": "雷电",
-              "thunderstorm_gale": "雷雨大风", "hail": "冰雹", "frost": "霜冻", "fog": "大雾", "haze": "霾",
-              "road_icing": "道路结冰"}
+WARNING_ZH = {
+    "typhoon": "台风",
+    "rainstorm": "暴雨",
+    "blizzard": "暴雪",
+    "cold_wave": "寒潮",
+    "gale": "大风",
+    "sandstorm": "沙尘暴",
+    "heat": "高温",
+    "drought": "干旱",
+    "lightning": "雷电",
+    "thunderstorm_gale": "雷雨大风",
+    "hail": "冰雹",
+    "frost": "霜冻",
+    "fog": "大雾",
+    "haze": "霾",
+    "road_icing": "道路结冰",
+}
 LEVEL_ZH = {"blue": "蓝色", "yellow": "黄色", "orange": "橙色", "red": "红色"}
 
 
@@ -3573,7 +4059,9 @@ def _weather_warning(c: City) -> Rows:
     types = list(WARNING_SEASON)
     days = np.arange(w.t0, w.t2)
     month = _ymd(days)[1]
-    rows_region, rows_day, rows_type, rows_level, rows_id, rows_time, rows_lift, rows_issuer = ([] for _ in range(8))
+    rows_region, rows_day, rows_type, rows_level, rows_id, rows_time, rows_lift, rows_issuer = (
+        [] for _ in range(8)
+    )
     regions = pa.concat_arrays([c.c_code, c.t_code])
     region_names = pa.concat_arrays([c.c_name, c.t_name])
     issuers = pa.concat_arrays([c.per_county("{c}气象台"), pa.array(["烟台市气象台"])])
@@ -3587,12 +4075,18 @@ def _weather_warning(c: City) -> Rows:
             t = types.index(cands[int(rng.integers(0, len(cands)))])
             level = int(_weighted(rng, 1, np.array([0.55, 0.32, 0.1, 0.03]))[0])
             if rng.random() < 0.75:  # counties
-                reg = np.sort(rng.choice(len(c.c_names), int(rng.integers(1, len(c.c_names) + 1)), replace=False))
+                reg = np.sort(
+                    rng.choice(
+                        len(c.c_names), int(rng.integers(1, len(c.c_names) + 1)), replace=False
+                    )
+                )
                 issuer = np.where(len(reg) > 3, len(c.c_names), reg)
             else:  # towns of one county
                 cty = int(rng.integers(0, len(c.c_names)))
                 towns = np.flatnonzero(c.t_county == cty)
-                reg = len(c.c_names) + np.sort(rng.choice(towns, min(len(towns), int(rng.integers(1, 5))), replace=False))
+                reg = len(c.c_names) + np.sort(
+                    rng.choice(towns, min(len(towns), int(rng.integers(1, 5))), replace=False)
+                )
                 issuer = np.full(len(reg), cty)
             seq += 1
             hour = int(rng.integers(5, 22))
@@ -3619,9 +4113,15 @@ def _weather_warning(c: City) -> Rows:
     r["issue_time"] = T(_cat(_num(hhmm // 100, 2), ":", _num(hhmm % 100, 2)))
     r["lift_date"] = D(np.where(lift < w.t2, lift, NULL_DAY))
     r["issuer"] = R(iss, issuers)
-    content = _cat(_take(issuers, iss), date_text(day, "cn"), _num(hhmm // 100, 2), "时发布",
-                   _take([WARNING_ZH[t] for t in types], typ), _take([LEVEL_ZH[x] for x in levels], lvl),
-                   "预警信号，请注意防范。")
+    content = _cat(
+        _take(issuers, iss),
+        date_text(day, "cn"),
+        _num(hhmm // 100, 2),
+        "时发布",
+        _take([WARNING_ZH[t] for t in types], typ),
+        _take([LEVEL_ZH[x] for x in levels], lvl),
+        "预警信号，请注意防范。",
+    )
     r["content"] = T(content)
     return r
 
@@ -3648,7 +4148,10 @@ def _generic_column(c: City, iface: Interface, f: Field, rows: Rows, rng) -> Col
     if f.type == "region_code":
         if iface.subject == "area" or not registry.any():
             return R(rng.integers(0, len(c.c_names), n), c.c_code)
-        return R(np.where(registry & (rows.person >= 0), c.p_hukou[np.minimum(person, c.N - 1)], -1), c.v_code)
+        return R(
+            np.where(registry & (rows.person >= 0), c.p_hukou[np.minimum(person, c.N - 1)], -1),
+            c.v_code,
+        )
     if f.type == "id_number":
         head = np.where(registry & (rows.person >= 0), c.p_head[np.minimum(person, c.N - 1)], -1)
         return R(head, c.people_ids)

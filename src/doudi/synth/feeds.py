@@ -1297,7 +1297,13 @@ def emit(city: City, iface: Interface, rows: Rows, out_dir: Path, created: date)
     folder.mkdir(parents=True, exist_ok=True)
     truth_path = out_dir / "_truth" / f"{iface.code}.parquet"
     truth_path.parent.mkdir(parents=True, exist_ok=True)
-    writer = pq.ParquetWriter(_tmp(truth_path), TRUTH_SCHEMA, compression="snappy")
+    writer = pq.ParquetWriter(
+        _tmp(truth_path),
+        TRUTH_SCHEMA,
+        compression="zstd",
+        use_dictionary=["file", "id_fault", "copy"],
+        column_encoding={"line": "DELTA_BINARY_PACKED"},
+    )
     counts = {
         k: 0
         for k in (

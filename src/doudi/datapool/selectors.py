@@ -184,9 +184,33 @@ def returned_facts(
         for r in rows:
             fact = dict(zip(names, r, strict=True))
             fact["is_new"] = fact["ingest"] > seen
+            for name in shown:
+                fact[name] = display_value(interface.field(name), fact[name])
             facts.append(fact)
         out.append(ReturnedFacts(interface, facts, int(new), int(total), int(newest)))
     return out
+
+
+def display_value(field, value):  # type: ignore[no-untyped-def]
+    """A stored value as the clerk reads it: dates 2025-03-02, amounts 1,234.50, an enum's
+    first Chinese spelling instead of its code."""
+    import datetime as dt
+    from decimal import Decimal
+
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return f"{value:,.2f}"
+    if field.type == "enum":
+        spellings = field.values.get(str(value)) or ()
+        return spellings[0] if spellings else str(value)
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    return value
 
 
 def share_rates() -> dict[str, object]:

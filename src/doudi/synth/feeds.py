@@ -894,7 +894,7 @@ _DATE_LO = _days(date(1880, 1, 1))
 _DATE_HI = _days(date(2101, 1, 1))
 EXCEL_EPOCH = _days(date(1899, 12, 30))
 BAD_DATES = ("2025-02-30", "2025-13-01", "2025/00/12", "0000-00-00", "待补录")
-BAD_AMOUNTS = ("待核实", "12,3a.00", "--", "1.2.3", "#VALUE!")
+BAD_AMOUNTS = ("待核实", "12.3a", "--", "1.2.3", "#VALUE!")
 
 
 @functools.cache
@@ -922,35 +922,37 @@ def date_text(days: np.ndarray, style: str) -> pa.Array:
 
 
 def money_text(fen: np.ndarray, style: str) -> pa.Array:
-    """Decimal text: plain "1234.50", trim "1234.5" / "1234", comma "1,234.50"."""
+    """Decimal text: plain "1234.50", trim "1234.5" / "1234", comma "1,234.50" (exact: every
+    value below 10^9 yuan was checked against integer formatting)."""
     fen = np.asarray(fen, np.int64)
     null = fen == NULL
-    v = np.where(null, 0, fen)
-    neg = v < 0
-    v = np.abs(v)
-    yuan, cents = v // 100, v % 100
-    if style == "comma":
-        lo = pc.utf8_lpad(pc.cast(pa.array(yuan % 1000), pa.string()), 3, "0")
-        mid = pc.utf8_lpad(pc.cast(pa.array((yuan // 1000) % 1000), pa.string()), 3, "0")
-        y1 = pc.cast(pa.array(yuan), pa.string())
-        y2 = _cat(pc.cast(pa.array(yuan // 1000), pa.string()), ",", lo)
-        y3 = _cat(pc.cast(pa.array(yuan // 1_000_000), pa.string()), ",", mid, ",", lo)
-        ys = pc.if_else(pa.array(yuan < 1000), y1, pc.if_else(pa.array(yuan < 1_000_000), y2, y3))
-    else:
-        ys = pc.cast(pa.array(yuan), pa.string())
-    cs = pc.utf8_lpad(pc.cast(pa.array(cents), pa.string()), 2, "0")
+    value = pa.array(np.where(null, 0, fen) / 100.0, mask=null if null.any() else None)
     if style == "trim":
-        one = pc.cast(pa.array(cents // 10), pa.string())
-        text = pc.if_else(
-            pa.array(cents == 0),
-            ys,
-            pc.if_else(pa.array(cents % 10 == 0), _cat(ys, ".", one), _cat(ys, ".", cs)),
-        )
-    else:
-        text = _cat(ys, ".", cs)
-    if neg.any():
-        text = pc.if_else(pa.array(neg), _cat("-", text), text)
-    return pc.if_else(pa.array(null), pa.scalar(None, pa.string()), text)
+        return pc.cast(value, pa.string())
+    plain = pc.cast(pc.cast(value, pa.decimal128(18, 2)), pa.string())
+    if style != "comma":
+        return plain
+    yuan = np.abs(np.where(null, 0, fen)) // 100
+    big = yuan >= 1000
+    if not big.any():
+        return plain
+    # insert thousands separators into the integer part of the values of 1,000 yuan and more
+    sub = plain.filter(pa.array(big))
+    y = yuan[big]
+    cents = pc.utf8_slice_codeunits(sub, -3)  # ".50"
+    lo = pc.utf8_lpad(pc.cast(pa.array(y % 1000), pa.string()), 3, "0")
+    mid = pc.utf8_lpad(pc.cast(pa.array((y // 1000) % 1000), pa.string()), 3, "0")
+    sign = pc.if_else(pa.array(fen[big] < 0), "-", "")
+    two = _cat(sign, pc.cast(pa.array(y // 1000), pa.string()), ",", lo, cents)
+    three = _cat(sign, pc.cast(pa.array(y // 1_000_000), pa.string()), ",", mid, ",", lo, cents)
+    top = pc.utf8_lpad(pc.cast(pa.array((y // 1_000_000) % 1000), pa.string()), 3, "0")
+    four = _cat(
+        sign, pc.cast(pa.array(y // 1_000_000_000), pa.string()), ",", top, ",", mid, ",", lo, cents
+    )
+    grouped = pc.if_else(
+        pa.array(y < 1_000_000), two, pc.if_else(pa.array(y < 1_000_000_000), three, four)
+    )
+    return pc.replace_with_mask(plain, pa.array(big), grouped)
 
 
 def _spellings(field: Field) -> dict[str, list[str]]:
@@ -1422,15 +1424,22 @@ def shared(fn: Callable[[City], Any]) -> Callable[[City], Any]:
     return wrapper
 
 
-def _history(c: City, rng, n: int, new_share: float, years: float, earliest=None):
+def _history(
+    c: City, rng, n: int, new_share: float, years: float, earliest=None, person=None
+) -> tuple[np.ndarray, np.ndarray]:
     """Record dates: a share ``new_share`` in the window (new records), the others in the
-    ``years`` before it (the initial export, ``stock``), never before ``earliest``."""
+    ``years`` before it (the initial export, ``stock``), never before ``earliest``; a new record of
+    a ``person`` who dies is dated before the death (or becomes an older record)."""
     new = rng.random(n) < new_share
     past = c.w.t0 - 1 - np.floor(rng.random(n) * years * 365.25).astype(np.int64)
     if earliest is not None:
         past = np.minimum(np.maximum(past, earliest), c.w.t0 - 1)
     lo = c.w.t0 if earliest is None else np.maximum(c.w.t0, earliest)
-    within = lo + np.floor(rng.random(n) * np.maximum(c.w.t2 - lo, 1)).astype(np.int64)
+    hi = np.full(n, c.w.t2, np.int64)
+    if person is not None:
+        hi = np.minimum(hi, c.death[person].astype(np.int64))
+        new &= hi > lo
+    within = lo + np.floor(rng.random(n) * np.maximum(hi - lo, 1)).astype(np.int64)
     day = np.where(new, within, past).astype(np.int64)
     return day, ~new
 
@@ -1704,7 +1713,7 @@ def low_income(c: City) -> dict[str, Any]:
     near = h[eligible & (rng.random(c.H) < p["near_dibao_identified_share"])]
     if len(near) < 2:
         near = _sample(rng, h[~c.h_dibao & ~has_tekun], 2)
-    n_day, n_stock = _history(c, rng, len(near), 0.12, 3.0)
+    n_day, n_stock = _history(c, rng, len(near), 0.12, 3.0, person=c.h_head[near])
     kind = np.zeros(len(near), np.int64)
     member = np.zeros(c.N, bool)
     member[np.isin(c.p_hh, near)] = True
@@ -1807,7 +1816,7 @@ def unemployment(c: City) -> dict[str, Any]:
     )
     k = _count(0.10 * len(cand) * w.span / 365.25)
     person = _sample(rng, cand, k)
-    day, stock = _history(c, rng, len(person), 0.7, 1.0)
+    day, stock = _history(c, rng, len(person), 0.7, 1.0, person=person)
     reemployed = rng.random(len(person)) < 0.35
     cancel = day + rng.integers(30, 240, len(person))
     reemployed &= cancel < w.t2
@@ -2108,7 +2117,9 @@ def _business_registration(c: City) -> Rows:
     n = len(owner)
     individual = rng.random(n) < 0.85
     county = c.p_county[owner]
-    est, stock = _history(c, rng, n, 0.08, 20, earliest=_years_later(c.p_birth[owner], 20))
+    est, stock = _history(
+        c, rng, n, 0.08, 20, earliest=_years_later(c.p_birth[owner], 20), person=owner
+    )
     cancel = np.where(active, NULL_DAY, np.minimum(est + rng.integers(200, 4000, n), c.w.t2 - 1))
     est = np.where(active, est, np.minimum(est, cancel - 200))
     day = np.where(active, est, cancel)
@@ -2143,7 +2154,7 @@ def _chronic_disease_certification(c: City) -> Rows:
     rng = c.rng("chronic_disease_certification")
     person = np.flatnonzero(c.chronic >= 0)
     n = len(person)
-    day, stock = _history(c, rng, n, 0.15, 4.5, earliest=c.p_birth[person] + 365)
+    day, stock = _history(c, rng, n, 0.15, 4.5, earliest=c.p_birth[person] + 365, person=person)
     dis = _diseases()
     r = Rows(person, day, stock)
     r["disease_code"] = R(c.chronic[person], pa.array([d["code"] for d in dis]))
@@ -2208,7 +2219,7 @@ def _community_correction(c: City) -> Rows:
     wt = np.where(c.p_male[cand], 6.0, 1.0)
     person = _sample(rng, cand, _count(0.0004 * c.N), wt)
     n = len(person)
-    start, stock = _history(c, rng, n, 0.35, 3.0)
+    start, stock = _history(c, rng, n, 0.35, 3.0, person=person)
     end = start + rng.integers(180, 1460, n)
     released = end < c.w.t2
     ctype = _weighted(rng, n, np.array([0.82, 0.10, 0.05, 0.03]))
@@ -2257,7 +2268,7 @@ def _court_declaration(c: City) -> Rows:
         [np.zeros(len(missing)), np.full(len(incap), 2), np.full(len(limited), 3)]
     ).astype(np.int64)
     n = len(person)
-    day, stock = _history(c, rng, n, 0.3, 4.0)
+    day, stock = _history(c, rng, n, 0.3, 4.0, person=person)
     year = _ymd(day)[0]
     county = c.p_hcounty[person]
     code4 = pc.utf8_slice_codeunits(_take(c.c_code, county), 2, 6)
@@ -2378,7 +2389,7 @@ def _roll_status(rng, n: int, shares) -> np.ndarray:
 def _dibao_roll(c: City) -> Rows:
     rng = c.rng("dibao_roll")
     hh = np.flatnonzero(c.h_dibao)
-    start, _ = _history(c, rng, len(hh), 0.08, 8.0)
+    start, _ = _history(c, rng, len(hh), 0.08, 8.0, person=c.h_head[hh])
     status = _roll_status(rng, len(hh), [0.96, 0.015, 0.025])
     member = np.flatnonzero(c.p_dibao)
     h_of = np.searchsorted(hh, c.p_hh[member])
@@ -2416,7 +2427,7 @@ def _difficult_worker(c: City) -> Rows:
     )
     person = _sample(rng, cand, max(3, len(cand) // 12))
     n = len(person)
-    day, stock = _history(c, rng, n, 0.25, 3.0)
+    day, stock = _history(c, rng, n, 0.25, 3.0, person=person)
     r = Rows(person, day, stock)
     r["employer"] = R(e["of"][person], e["names"])
     kinds = ["因病致困", "因残致困", "子女就学困难", "单亲家庭", "因灾致困", "收入低"]
@@ -2744,7 +2755,7 @@ def _family_planning_special(c: City) -> Rows:
     person = np.concatenate([women, men])
     kind = np.concatenate([kind_w, kind_m])
     n = len(person)
-    day0, stock0 = _history(c, rng, len(women), 0.1, 10.0)
+    day0, stock0 = _history(c, rng, len(women), 0.1, 10.0, person=women)
     day = np.concatenate([day0, day0[c.p_spouse[women] >= 0]])
     stock = np.concatenate([stock0, stock0[c.p_spouse[women] >= 0]])
     r = Rows(person, day, stock)
@@ -2778,7 +2789,7 @@ def _fishing_vessel(c: City) -> Rows:
     heads = heads[c.p_male[heads] & (c.p_age[heads] >= 28) & (c.p_age[heads] <= 68)]
     person = _sample(rng, heads, max(3, int(len(heads) * 0.02)))
     n = len(person)
-    day, stock = _history(c, rng, n, 0.05, 20.0)
+    day, stock = _history(c, rng, n, 0.05, 20.0, person=person)
     county = c.p_county[person]
     abbr = pa.array([COASTAL.get(int(x), "烟") for x in c.c_num])
     vtype = _weighted(rng, n, np.array([0.7, 0.2, 0.1]))
@@ -3144,7 +3155,7 @@ def _orphan_roll(c: City) -> Rows:
         rng, _skip_generation_children(c), max(3, len(_skip_generation_children(c)) // 30)
     )
     n = len(kids)
-    ident, _ = _history(c, rng, n, 0.1, 8.0, earliest=c.p_birth[kids] + 30)
+    ident, _ = _history(c, rng, n, 0.1, 8.0, earliest=c.p_birth[kids] + 30, person=kids)
     inst = rng.random(n) < 0.15
     adult = _years_later(c.p_birth[kids], 18)
     person, day, _ = c.monthly(kids, 1, start=_month_start(ident), end=adult)
@@ -3370,7 +3381,7 @@ def _public_housing(c: City) -> Rows:
     )
     hh = _sample(rng, cand, max(3, int(len(cand) * 0.4)))
     n = len(hh)
-    day, stock = _history(c, rng, n, 0.1, 6.0)
+    day, stock = _history(c, rng, n, 0.1, 6.0, person=c.h_head[hh])
     physical = rng.random(n) < 0.4
     end = _years_later(day, 3)
     end = np.where(end < c.w.t2, _years_later(end, 3), end)
@@ -3418,7 +3429,7 @@ def _real_estate(c: City) -> Rows:
     idx_new = np.flatnonzero(new)
     area[idx_new] = b["area"]
     earliest = _years_later(c.p_birth[head], 22)
-    day, stock = _history(c, rng, n, 0.0, 25.0, earliest=earliest)
+    day, stock = _history(c, rng, n, 0.0, 25.0, earliest=earliest, person=head)
     day[idx_new] = b["registered"]
     stock[idx_new] = False
     county = c.v_county[c.h_village[hh]]
@@ -3477,7 +3488,7 @@ def _relapse_watch(c: City) -> Rows:
     )
     hh = _sample(rng, cand, max(2, len(cand) // 10))
     n = len(hh)
-    day, stock = _history(c, rng, n, 0.2, 4.0)
+    day, stock = _history(c, rng, n, 0.2, 4.0, person=c.h_head[hh])
     kind = _weighted(rng, n, np.array([0.35, 0.45, 0.2]))
     risks = ["因病", "因残", "因学", "因灾", "因意外事故", "因务工就业不稳", "缺劳动力"]
     risk = _weighted(rng, n, np.array([0.35, 0.15, 0.1, 0.08, 0.07, 0.15, 0.1]))
@@ -3721,7 +3732,7 @@ def _tekun_roll(c: City) -> Rows:
     p = parameters()
     tk = np.flatnonzero(c.p_tekun)
     n = len(tk)
-    start, _ = _history(c, rng, n, 0.07, 10.0, earliest=c.p_birth[tk] + 365)
+    start, _ = _history(c, rng, n, 0.07, 10.0, earliest=c.p_birth[tk] + 365, person=tk)
     central = rng.random(n) < np.where(c.p_selfcare[tk] >= 4, 0.55, 0.12)
     level = np.where(c.p_selfcare[tk] >= 4, 2, np.where(c.p_selfcare[tk] >= 1, 1, 0))
     person, day, _ = c.monthly(tk, 1, start=_month_start(_month_start(start) + 31))
@@ -3900,7 +3911,7 @@ def _unsupported_child_roll(c: City) -> Rows:
         _weighted(rng, n, np.array([0.0, 0.5, 0.2, 0.1, 0.2, 0.0])),
         _weighted(rng, n, np.array([0.05, 0.45, 0.2, 0.15, 0.15, 0.0])),
     )
-    ident, _ = _history(c, rng, n, 0.15, 5.0, earliest=c.p_birth[who] + 30)
+    ident, _ = _history(c, rng, n, 0.15, 5.0, earliest=c.p_birth[who] + 30, person=who)
     adult = _years_later(c.p_birth[who], 18)
     person, day, _ = c.monthly(who, 1, start=_month_start(ident), end=adult)
     wi = np.searchsorted(who, person)
@@ -3947,7 +3958,9 @@ def _vehicle_registration(c: City) -> Rows:
         3,
         np.where(rural & (rng.random(n) < 0.3), 2, _weighted(rng, n, np.array([0.65, 0.35]))),
     )
-    day, stock = _history(c, rng, n, 0.09, 15.0, earliest=_years_later(c.p_birth[owner], 18))
+    day, stock = _history(
+        c, rng, n, 0.09, 15.0, earliest=_years_later(c.p_birth[owner], 18), person=owner
+    )
     age_y = (c.w.t2 - day) / 365.25
     price = _lognormal(
         rng, np.where(vtype == 2, 60000, np.where(vtype == 3, 50000, 120000)), 0.45, n
@@ -3999,7 +4012,9 @@ def _veterans_benefit(c: City) -> Rows:
     cat = np.where(~c.p_male[person] & np.isin(cat, [0, 4, 5, 6]), 1, cat)
     amount = np.array([2500, 1800, 1600, 1500, 1900, 900, 800, 600])[cat] * rng.uniform(0.8, 1.4, n)
     grade = pa.array([f"{g}级" for g in range(1, 11)])
-    day, stock = _history(c, rng, n, 0.04, 25.0, earliest=_years_later(c.p_birth[person], 20))
+    day, stock = _history(
+        c, rng, n, 0.04, 25.0, earliest=_years_later(c.p_birth[person], 20), person=person
+    )
     r = Rows(person, day, stock)
     r["category"] = E(
         cat,
@@ -4270,3 +4285,44 @@ def generate_feeds(
     tmp.write_text(json.dumps(stats, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     os.replace(tmp, out_dir / "manifest.json")
     return stats
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m doudi.synth.feeds --city DIR [--out DIR] [--seed S] [--as-of D] [--months M]
+    [--days N]``: the feeds of an existing city (seed and date default to the city's manifest);
+    prints the stats as one JSON object."""
+    import argparse
+    import sys
+
+    p = argparse.ArgumentParser(prog="python -m doudi.synth.feeds", description=main.__doc__)
+    p.add_argument("--city", required=True, help="folder of a city written by doudi generate")
+    p.add_argument("--out", help="output folder (default CITY/feeds)")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--as-of", type=date.fromisoformat)
+    p.add_argument("--months", type=int, default=12)
+    p.add_argument("--days", type=int, default=7)
+    ns = p.parse_args(argv)
+    city = Path(ns.city)
+    manifest = {}
+    if (city / "manifest.json").is_file():
+        manifest = json.loads((city / "manifest.json").read_text(encoding="utf-8"))
+    seed = ns.seed if ns.seed is not None else int(manifest.get("seed", 1))
+    as_of = ns.as_of or date.fromisoformat(manifest.get("as_of", "2026-01-01"))
+    try:
+        stats = generate_feeds(
+            city_dir=city,
+            out_dir=Path(ns.out) if ns.out else city / "feeds",
+            seed=seed,
+            as_of=as_of,
+            months=ns.months,
+            daily_days=ns.days,
+        )
+    except (OSError, ValueError) as exc:
+        print(f"feeds: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(stats, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -113,6 +113,12 @@ def connect(root: Path | None = None, *, threads: int | None = None) -> duckdb.D
     return con
 
 
+def reset_connection() -> None:
+    """Forget the process's DuckDB database (after a fork: a child must not share the parent's)."""
+    global _base
+    _base = None
+
+
 def atomic_write_table(table: pa.Table, path: Path) -> None:
     """Write a Parquet file under a temporary name, then rename it into place."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -403,7 +403,6 @@ class City:
                 for r in towns
             ]
         )
-        self.t_street = np.array([r["level"] == "street" for r in towns])
 
         self.v_code = vil["code"].combine_chunks()
         self.v_name = vil["name"].combine_chunks()
@@ -1293,8 +1292,6 @@ def emit(city: City, iface: Interface, rows: Rows, out_dir: Path, created: date)
     sorted_b = bucket[order]
     faults = _faults(city, iface, rows, city.rng("faults:" + iface.code))
     fmt = DEPARTMENT_FORMATS.get(iface.department, Format())
-    labels = w.labels()
-    nmonths = len(w.months)
     folder = out_dir / iface.code
     folder.mkdir(parents=True, exist_ok=True)
     truth_path = out_dir / "_truth" / f"{iface.code}.parquet"
@@ -1319,6 +1316,24 @@ def emit(city: City, iface: Interface, rows: Rows, out_dir: Path, created: date)
             "resent",
         )
     }
+    try:
+        written, files = _write_files(
+            city, iface, rows, faults, order, sorted_b, fmt, folder, writer, counts, created
+        )
+    except BaseException:
+        writer.close()
+        _tmp(truth_path).unlink(missing_ok=True)
+        raise
+    writer.close()
+    os.replace(_tmp(truth_path), truth_path)
+    return {"rows": written, "records": int(rows.n), "files": len(files), "faults": counts}
+
+
+def _write_files(city, iface, rows, faults, order, sorted_b, fmt, folder, writer, counts, created):
+    """The files of one interface, in order; each row's truth goes to ``writer``."""
+    w = city.w
+    labels = w.labels()
+    nmonths = len(w.months)
     written = 0
     files = []
     bounds = np.searchsorted(sorted_b, np.arange(len(labels) + 1))
@@ -1403,9 +1418,7 @@ def emit(city: City, iface: Interface, rows: Rows, out_dir: Path, created: date)
         counts["bad_value"] += int(faults.bad[pos].sum())
         counts["duplicate"] += int(np.count_nonzero(copy == 1))
         counts["resent"] += int(np.count_nonzero(copy == 2))
-    writer.close()
-    os.replace(_tmp(truth_path), truth_path)
-    return {"rows": written, "records": int(rows.n), "files": len(files), "faults": counts}
+    return written, files
 
 
 # --- facts several feeds share ------------------------------------------------------------------
@@ -2290,11 +2303,6 @@ def _court_declaration(c: City) -> Rows:
     return r
 
 
-def _funeral_and_cause(c: City, rng, dead: np.ndarray):
-    idx, homes = c.in_county(rng, "funeral_home", c.p_county[dead])
-    return idx, homes
-
-
 @builder("cremation")
 def _cremation(c: City) -> Rows:
     rng = c.rng("cremation")
@@ -2848,8 +2856,8 @@ def _housing_subsidy(c: City) -> Rows:
     urban = np.concatenate(
         [urban, _sample(rng, np.flatnonzero(poor & c.h_urban), max(1, len(urban)))]
     )
-    reno = _sample(rng, rural, max(2, len(rural) // 25))
-    seis = _sample(rng, np.setdiff1d(rural, reno), max(1, len(rural) // 80))
+    reno = _sample(rng, rural, max(4, len(rural) // 25))
+    seis = _sample(rng, np.setdiff1d(rural, reno), max(2, len(rural) // 80))
     rent = _sample(rng, np.unique(urban), max(2, len(np.unique(urban)) // 8))
     hh = np.concatenate([reno, seis, rent])
     kind = np.concatenate([np.zeros(len(reno)), np.ones(len(seis)), np.full(len(rent), 2)]).astype(
@@ -2959,7 +2967,6 @@ def _hukou_change(c: City) -> Rows:
 
 @builder("low_income_roll")
 def _low_income_roll(c: City) -> Rows:
-    rng = c.rng("low_income_roll")
     li = low_income(c)
     rg = rigid_expense(c)
     hh = np.concatenate([li["household"], rg["household"]])
@@ -2985,7 +2992,6 @@ def _low_income_roll(c: City) -> Rows:
     r["household_size"] = I(c.h_size[c.p_hh[person]])
     r["roll_date"] = D(day)
     r["status"] = E(np.zeros(len(person), np.int64), ("active", "exited"))
-    _ = rng
     return r
 
 
@@ -3642,7 +3648,6 @@ def _social_insurance_contribution(c: City) -> Rows:
 
 @builder("student_aid")
 def _student_aid(c: City) -> Rows:
-    rng = c.rng("student_aid")
     s = students(c)
     person = s["person"]
     li = low_income(c)["member"]
@@ -3676,7 +3681,6 @@ def _student_aid(c: City) -> Rows:
     r["academic_year"] = T(
         _cat(pc.cast(pa.array(y0), pa.string()), "-", pc.cast(pa.array(y0 + 1), pa.string()))
     )
-    _ = rng
     return r
 
 
@@ -3863,7 +3867,6 @@ def _unemployment_registration(c: City) -> Rows:
         "其他",
     ]
     status = np.where(u["reemployed"], 1, 0)
-    reg = Rows(person, u["day"], u["stock"])
     upd = np.flatnonzero(u["reemployed"])
     idx = np.concatenate([np.arange(n), upd])
     r = Rows(
@@ -3883,7 +3886,6 @@ def _unemployment_registration(c: City) -> Rows:
     )
     r["status"] = E(np.where(is_upd, status[idx], 0), ("active", "cancelled"))
     r["cancellation_date"] = D(np.where(is_upd, u["cancel"][idx], NULL_DAY))
-    _ = reg
     return r
 
 

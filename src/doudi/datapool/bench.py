@@ -45,7 +45,6 @@ def main(argv: Sequence[str]) -> int:
     import pyarrow.csv as pacsv
     from django.core.management import call_command
 
-    from doudi.core import crypto
     from doudi.datapool import registry_export, store
     from doudi.datapool.ingest import IngestOptions, ingest_file
     from doudi.synth.generator import build_tables
@@ -57,24 +56,7 @@ def main(argv: Sequence[str]) -> int:
     t0 = time.perf_counter()
     tables = build_tables(persons=args.persons, seed=args.seed, as_of=date(2026, 1, 1))
     persons, households = tables["persons"], tables["households"]
-    root = store.pool_root()
-    con = store.connect()
-    con.register("p", persons)
-    con.register("h", households)
-    registry = (
-        con.sql(f"""
-        SELECT p.person_id, {crypto.blind_index_sql("p.id_number")} AS id_index, p.name,
-               p.name_pinyin, p.sex, p.birth_date, p.status, p.household_id, p.relation,
-               h.village_code, left(h.village_code, 9) AS town_code,
-               left(h.village_code, 6) AS county_code, h.hukou_village_code, h.residence_type
-        FROM p JOIN h USING (household_id)
-    """)
-        .to_arrow_table()
-        .cast(store.PERSONS_SCHEMA)
-    )
-    store.atomic_write_table(registry, root / store.REGISTRY_PERSONS)
-    stamp = root / "registry" / "stamp.json"
-    stamp.write_text(json.dumps(registry_export.registry_stamp()))  # the DB registry is empty
+    registry_export.registry_from_synthetic_city(store.pool_root(), persons, households)
     rng = np.random.default_rng(args.seed)
     pick = pa.array(rng.integers(0, persons.num_rows, args.rows))
     ids = pc.take(persons["id_number"], pick)

@@ -62,9 +62,13 @@ def main(argv: Sequence[str]) -> int:
     parser.add_argument("--city", type=Path, default=None, help="a generated city with feeds/")
     parser.add_argument("--work", type=Path, default=Path("bench-out/pool"))
     parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument("--jobs", type=int, default=1,
-                        help="processes ingesting interfaces in parallel (one interface's files "
-                             "stay in order in one process)")
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="processes ingesting interfaces in parallel (one interface's files "
+        "stay in order in one process)",
+    )
     args = parser.parse_args(list(argv))
     args.work.mkdir(parents=True, exist_ok=True)
     os.environ["DOUDI_DATA_DIR"] = str((args.work / "data").resolve())
@@ -72,7 +76,6 @@ def main(argv: Sequence[str]) -> int:
     bootstrap.setup()
     from django.core.management import call_command
 
-    from doudi.core import crypto
     from doudi.datapool import registry_export, store
     from doudi.datapool.catalog import load_catalog
     from doudi.datapool.linking import link_pending
@@ -99,25 +102,10 @@ def main(argv: Sequence[str]) -> int:
         out["generate_seconds"] = round(time.perf_counter() - t, 1)
     feeds = city / "feeds"
     root = store.pool_root()
-    con = store.connect()
     t = time.perf_counter()
-    con.execute(f"CREATE TEMP VIEW p AS SELECT * FROM read_parquet('{city / 'persons.parquet'}')")
-    con.execute(
-        f"CREATE TEMP VIEW h AS SELECT * FROM read_parquet('{city / 'households.parquet'}')"
+    registry_export.registry_from_synthetic_city(
+        root, city / "persons.parquet", city / "households.parquet"
     )
-    registry = (
-        con.sql(f"""
-        SELECT p.person_id, {crypto.blind_index_sql("p.id_number")} AS id_index, p.name,
-               p.name_pinyin, p.sex, p.birth_date, p.status, p.household_id, p.relation,
-               h.village_code, left(h.village_code, 9) AS town_code,
-               left(h.village_code, 6) AS county_code, h.hukou_village_code, h.residence_type
-        FROM p JOIN h USING (household_id)
-    """)
-        .to_arrow_table()
-        .cast(store.PERSONS_SCHEMA)
-    )
-    store.atomic_write_table(registry, root / store.REGISTRY_PERSONS)
-    (root / "registry" / "stamp.json").write_text(json.dumps(registry_export.registry_stamp()))
     out["registry_seconds"] = round(time.perf_counter() - t, 1)
 
     history, last_day = [], []
@@ -150,8 +138,9 @@ def main(argv: Sequence[str]) -> int:
 
             connections.close_all()
             store.reset_connection()
-            with ProcessPoolExecutor(args.jobs,
-                                     mp_context=multiprocessing.get_context("fork")) as pool:
+            with ProcessPoolExecutor(
+                args.jobs, mp_context=multiprocessing.get_context("fork")
+            ) as pool:
                 results = list(pool.map(_ingest_interface, work))
         for r in results:
             for k, v in r.items():

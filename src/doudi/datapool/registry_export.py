@@ -94,3 +94,33 @@ def registry_export(root: Path, *, force: bool = False) -> bool:
     )
     stamp_path.write_text(json.dumps(stamp))
     return True
+
+
+def registry_from_synthetic_city(root: Path, persons: object, households: object) -> int:
+    """Write the registry export straight from a synthetic city's tables (Arrow tables or Parquet
+    paths), for benchmarks that measure the pool without loading millions of persons into the
+    operational database; the stamp is set so that ingest does not re-export the (empty) DB."""
+    from doudi.core import crypto
+
+    con = store.connect()
+    for name, source in (("synth_p", persons), ("synth_h", households)):
+        if isinstance(source, pa.Table):
+            con.register(name, source)
+        else:
+            con.execute(
+                f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM read_parquet('{source}')"
+            )
+    registry = (
+        con.sql(f"""
+        SELECT p.person_id, {crypto.blind_index_sql("p.id_number")} AS id_index, p.name,
+               p.name_pinyin, p.sex, p.birth_date, p.status, p.household_id, p.relation,
+               h.village_code, left(h.village_code, 9) AS town_code,
+               left(h.village_code, 6) AS county_code, h.hukou_village_code, h.residence_type
+        FROM synth_p p JOIN synth_h h USING (household_id)
+    """)
+        .to_arrow_table()
+        .cast(store.PERSONS_SCHEMA)
+    )
+    store.atomic_write_table(registry, root / store.REGISTRY_PERSONS)
+    (root / "registry" / "stamp.json").write_text(json.dumps(registry_stamp()))
+    return registry.num_rows

@@ -141,12 +141,15 @@ def test_headers_are_the_declared_headers(feed):
 def test_every_declared_field_is_filled_in_some_row(feed):
     for iface in CATALOG:
         filled = dict.fromkeys(iface.field_names(), 0)
-        for path in (feed["out"] / iface.code).iterdir():
-            t = _read(iface.code, path).table
-            for name in filled:
-                if name in t.column_names:
-                    text = pc.fill_null(t[name], "")
-                    filled[name] += pc.sum(pc.greater(pc.utf8_length(text), 0)).as_py() or 0
+        per_file = collections.Counter(_truth(feed, iface.code)["file"].to_pylist())
+        for name, _ in per_file.most_common():  # the largest files first
+            t = _read(iface.code, feed["out"] / iface.code / name).table
+            for field in filled:
+                if field in t.column_names:
+                    text = pc.fill_null(t[field], "")
+                    filled[field] += pc.sum(pc.greater(pc.utf8_length(text), 0)).as_py() or 0
+            if all(filled.values()):
+                break
         assert all(filled.values()), (iface.code, [k for k, v in filled.items() if not v])
 
 

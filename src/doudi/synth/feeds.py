@@ -898,20 +898,22 @@ BAD_AMOUNTS = ("待核实", "12.3a", "--", "1.2.3", "#VALUE!")
 
 @functools.cache
 def _date_table(style: str) -> pa.Array:
-    out = []
-    for n in range(_DATE_LO, _DATE_HI):
-        d = EPOCH + timedelta(days=n)
-        if style == "iso":
-            out.append(d.isoformat())
-        elif style == "slash":
-            out.append(f"{d.year}/{d.month}/{d.day}")
-        elif style == "cn":
-            out.append(f"{d.year}年{d.month}月{d.day}日")
-        elif style == "compact":
-            out.append(f"{d.year:04d}{d.month:02d}{d.day:02d}")
-        else:  # dot
-            out.append(f"{d.year}.{d.month}.{d.day}")
-    return pa.array(out, pa.string())
+    """The text of every day from 1880 to 2100 in one style (looked up by day number)."""
+    iso = pa.array(np.arange(_DATE_LO, _DATE_HI).astype("datetime64[D]").astype(str), pa.string())
+    if style == "iso":
+        return iso
+    y = pc.utf8_slice_codeunits(iso, 0, 4)
+    m2 = pc.utf8_slice_codeunits(iso, 5, 7)
+    d2 = pc.utf8_slice_codeunits(iso, 8, 10)
+    if style == "compact":
+        return _cat(y, m2, d2)
+    m = pc.utf8_ltrim(m2, "0")
+    d = pc.utf8_ltrim(d2, "0")
+    if style == "slash":
+        return _cat(y, "/", m, "/", d)
+    if style == "cn":
+        return _cat(y, "年", m, "月", d, "日")
+    return _cat(y, ".", m, ".", d)  # dot
 
 
 def date_text(days: np.ndarray, style: str) -> pa.Array:
@@ -1209,7 +1211,7 @@ def _write_jsonl(path: Path, chunks) -> None:
 def _write_xlsx(path: Path, cols: list[tuple[Field, Any, str]], title: str, created: date) -> None:
     import xlsxwriter
 
-    wb = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+    wb = xlsxwriter.Workbook(str(path), {"in_memory": True})  # no temporary files
     wb.set_properties({"created": datetime(created.year, created.month, created.day)})
     ws = wb.add_worksheet("Sheet1")
     bold = wb.add_format({"bold": True, "align": "center"})

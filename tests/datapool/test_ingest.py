@@ -191,8 +191,14 @@ def test_rows_without_usable_id_are_linked_probabilistically(tmp_path, town_hous
     from doudi.datapool.models import LinkReview
 
     bad = ZENG[:-1] + ("0" if ZENG[-1] != "0" else "1")  # wrong check character
-    path = write(tmp_path, "a.csv", [row(bad, "曾晓明"),  # and a homophone typo
-                                     row(OUTSIDER[:-1] + "0", "完全不同")])
+    path = write(
+        tmp_path,
+        "a.csv",
+        [
+            row(bad, "曾晓明"),  # and a homophone typo
+            row(OUTSIDER[:-1] + "0", "完全不同"),
+        ],
+    )
     result = ingest_file("medical_inpatient", path, options=IngestOptions())
     rows = current(pool_connection(), "SELECT * FROM medical_inpatient ORDER BY _line")
     zeng = Person.objects.get(name="曾小明").pk

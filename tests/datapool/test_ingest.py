@@ -12,20 +12,11 @@ from doudi.datapool.readers import UnreadableFile
 from doudi.datapool.selectors import pool_connection
 from doudi.registry.models import Person
 from tests.conftest import make_id
-from tests.datapool.conftest import csv_text
+from tests.datapool.conftest import INPATIENT_HEADER, csv_text
 
 pytestmark = pytest.mark.django_db
 
-HEADER = [
-    "身份证号",
-    "姓名",
-    "入院日期",
-    "出院日期",
-    "医疗总费用",
-    "统筹支付",
-    "个人自付",
-    "医疗机构",
-]
+HEADER = INPATIENT_HEADER
 ZENG = make_id("370611", "19500101", 11)  # 曾小明, 清洋街道
 ZHANG = make_id("370611", "19700707", 41)  # 张伟, 福新街道
 OUTSIDER = make_id("110105", "19491231", 2)  # valid, not in the registry

@@ -11,20 +11,11 @@ from doudi.core.tokens import api_token_issue
 from doudi.datapool.models import IngestFile, LinkOverride, LinkReview
 from doudi.registry.models import Person
 from tests.conftest import make_id
-from tests.datapool.conftest import csv_text
+from tests.datapool.conftest import INPATIENT_HEADER, csv_text
 
 pytestmark = pytest.mark.django_db
 
-HEADER = [
-    "身份证号",
-    "姓名",
-    "入院日期",
-    "出院日期",
-    "医疗总费用",
-    "统筹支付",
-    "个人自付",
-    "医疗机构",
-]
+HEADER = INPATIENT_HEADER
 ZENG = make_id("370611", "19500101", 11)
 
 

@@ -13,20 +13,11 @@ from hypothesis import strategies as st
 from doudi.datapool.ingest import IngestOptions, ingest_file
 from doudi.datapool.selectors import pool_connection
 from tests.conftest import make_id
-from tests.datapool.conftest import csv_text
+from tests.datapool.conftest import INPATIENT_HEADER, csv_text
 
 pytestmark = pytest.mark.django_db
 
-HEADER = [
-    "身份证号",
-    "姓名",
-    "入院日期",
-    "出院日期",
-    "医疗总费用",
-    "统筹支付",
-    "个人自付",
-    "医疗机构",
-]
+HEADER = INPATIENT_HEADER
 PEOPLE = [
     (make_id("370611", "19500101", 11), "曾小明"),
     (make_id("370611", "19700707", 41), "张伟"),

@@ -22,6 +22,7 @@ import json
 import os
 import re
 import resource
+import sys
 import time
 from collections.abc import Sequence
 from datetime import date
@@ -29,7 +30,7 @@ from pathlib import Path
 
 from doudi.config import bootstrap
 
-DAILY = re.compile(r"-\d{4}-\d{2}-\d{2}\.[a-z]+$")
+DAILY = re.compile(r"-(\d{4}-\d{2}-\d{2})\.[a-z]+$")
 
 
 def _ingest_interface(item: tuple[str, list[Path]]) -> dict[str, int]:
@@ -55,6 +56,41 @@ def _ingest_interface(item: tuple[str, list[Path]]) -> dict[str, int]:
     return out
 
 
+def evaluate(feeds: Path) -> dict[str, object]:
+    """Precision and recall of the pool's person links against the feeds' truth tables."""
+    from doudi.datapool.catalog import load_catalog
+    from doudi.datapool.selectors import pool_connection
+
+    con = pool_connection()
+    con.execute("SET preserve_insertion_order = false")
+    linked = right = true_persons = prob_linked = prob_right = 0
+    for interface in load_catalog():
+        truth = feeds / "_truth" / f"{interface.code}.parquet"
+        if not interface.person_field or not truth.exists():
+            continue
+        row = con.execute(f"""
+            SELECT count(*) FILTER (WHERE l.person_id IS NOT NULL),
+                   count(*) FILTER (WHERE l.person_id IS NOT NULL AND l.person_id = t.person_id),
+                   count(*) FILTER (WHERE t.person_id IS NOT NULL),
+                   count(*) FILTER (WHERE l.link_method = 'probabilistic'),
+                   count(*) FILTER (WHERE l.link_method = 'probabilistic'
+                                    AND l.person_id = t.person_id)
+            FROM (SELECT _file, _line, person_id, link_method FROM {interface.code}) l
+            JOIN read_parquet('{truth}') t ON t.file = l._file AND t.line = l._line
+        """).fetchone()
+        linked += row[0]
+        right += row[1]
+        true_persons += row[2]
+        prob_linked += row[3]
+        prob_right += row[4]
+    return {
+        "precision": round(right / linked, 5) if linked else None,
+        "recall": round(right / true_persons, 5) if true_persons else None,
+        "probabilistic_linked": prob_linked,
+        "probabilistic_precision": round(prob_right / prob_linked, 5) if prob_linked else None,
+    }
+
+
 def main(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(prog="doudi bench pool")
     parser.add_argument("--persons", type=int, default=1_000_000)
@@ -62,6 +98,11 @@ def main(argv: Sequence[str]) -> int:
     parser.add_argument("--city", type=Path, default=None, help="a generated city with feeds/")
     parser.add_argument("--work", type=Path, default=Path("bench-out/pool"))
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument(
+        "--evaluate-only",
+        action="store_true",
+        help="only measure linkage on the pool already in --work",
+    )
     parser.add_argument(
         "--jobs",
         type=int,
@@ -79,7 +120,6 @@ def main(argv: Sequence[str]) -> int:
     from doudi.datapool import registry_export, store
     from doudi.datapool.catalog import load_catalog
     from doudi.datapool.linking import link_pending
-    from doudi.datapool.selectors import pool_connection
 
     call_command("migrate", verbosity=0)
     if args.threads:
@@ -88,6 +128,9 @@ def main(argv: Sequence[str]) -> int:
         pa.set_cpu_count(args.threads)
         store.DEFAULT_THREADS = args.threads
     out: dict[str, object] = {"persons": args.persons}
+    if args.evaluate_only:
+        print(json.dumps({"linkage": evaluate(args.city / "feeds")}, ensure_ascii=False))
+        return 0
     city = args.city
     if city is None:
         from doudi.synth.feeds import generate_feeds
@@ -114,10 +157,10 @@ def main(argv: Sequence[str]) -> int:
         if not folder.exists():
             continue
         files = sorted(p for p in folder.iterdir() if p.is_file())
-        daily = [p for p in files if DAILY.search(p.name)]
-        last = max((p.name[-15:-5] for p in daily), default=None) if daily else None
+        days = {p: m.group(1) for p in files if (m := DAILY.search(p.name))}
+        last = max(days.values(), default=None)
         for p in files:
-            (last_day if last and DAILY.search(p.name) and last in p.name else history).append(
+            (last_day if last is not None and days.get(p) == last else history).append(
                 (interface.code, p)
             )
     totals = {"rows": 0, "accepted": 0, "quarantined": 0, "duplicates": 0, "files": 0, "failed": 0}
@@ -151,9 +194,11 @@ def main(argv: Sequence[str]) -> int:
     out["ingest_seconds"] = round(time.perf_counter() - t, 1)
     out["ingest"] = dict(totals)
     out["rows_per_second"] = round(totals["rows"] / max(out["ingest_seconds"], 1e-9))
+    print(json.dumps(out, ensure_ascii=False), file=sys.stderr, flush=True)
     t = time.perf_counter()
     out["linking"] = link_pending()
     out["linking_seconds"] = round(time.perf_counter() - t, 1)
+    print(json.dumps(out, ensure_ascii=False), file=sys.stderr, flush=True)
     before = dict(totals)
     t = time.perf_counter()
     run(last_day)
@@ -161,35 +206,8 @@ def main(argv: Sequence[str]) -> int:
     out["daily_rows"] = totals["rows"] - before["rows"]
     out["daily_files"] = totals["files"] - before["files"]
 
-    # linkage quality against the generator's truth
-    con = pool_connection()
-    truth = feeds / "_truth"
-    con.execute(
-        f"CREATE TEMP VIEW truth AS SELECT * FROM read_parquet('{truth}/*.parquet', "
-        "union_by_name = true)"
-    )
-    parts = [
-        f"SELECT _file, _line, person_id, link_method FROM {i.code}"
-        for i in load_catalog()
-        if i.person_field and (feeds / i.code).exists()
-    ]
-    con.execute("CREATE TEMP VIEW linked AS " + " UNION ALL ".join(parts))
-    q = con.execute("""
-        SELECT count(*) FILTER (WHERE l.person_id IS NOT NULL) AS linked,
-               count(*) FILTER (WHERE l.person_id IS NOT NULL AND l.person_id = t.person_id) AS right,
-               count(*) FILTER (WHERE t.person_id IS NOT NULL) AS true_persons,
-               count(*) FILTER (WHERE l.link_method = 'probabilistic') AS prob_linked,
-               count(*) FILTER (WHERE l.link_method = 'probabilistic'
-                                AND l.person_id = t.person_id) AS prob_right
-        FROM linked l JOIN truth t ON t.file = l._file AND t.line = l._line
-    """).fetchone()
-    linked, right, true_persons, prob_linked, prob_right = q
-    out["linkage"] = {
-        "precision": round(right / linked, 5) if linked else None,
-        "recall": round(right / true_persons, 5) if true_persons else None,
-        "probabilistic_precision": round(prob_right / prob_linked, 5) if prob_linked else None,
-        "probabilistic_linked": prob_linked,
-    }
+    # linkage quality against the generator's truth, one interface at a time (bounded memory)
+    out["linkage"] = evaluate(feeds)
     out["store_mib"] = round(sum(p.stat().st_size for p in root.rglob("*.parquet")) / 2**20, 1)
     out["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     print(json.dumps(out, ensure_ascii=False))

@@ -209,3 +209,12 @@ def test_town_return_page_and_share_rate(client, users, town_households, tmp_pat
     client.force_login(users["admin"])
     text = client.get(reverse("datapool:share")).content.decode()
     assert 'data-testid="share-rate">50%' in text  # 清洋 returned, 福新 not yet
+
+
+def test_interface_page_lists_fields_in_chinese(client, users):
+    client.force_login(users["clerk"])
+    text = client.get(
+        reverse("datapool:interface", args=["disability_certificate"])
+    ).content.decode()
+    assert "残疾类别" in text and "代码值" in text and "身份证号" in text
+    assert client.get(reverse("datapool:interface", args=["nope"])).status_code == 404

@@ -64,6 +64,18 @@ USE_LABELS = MappingProxyType(
     {"verification": "核对", "warning": "预警", "return": "数据返还", "sharing": "共享"}
 )
 SUBJECT_LABELS = MappingProxyType({"person": "个人", "household": "家庭", "area": "区域"})
+FIELD_TYPE_LABELS = MappingProxyType(
+    {
+        "id_number": "身份证号",
+        "string": "文本",
+        "date": "日期",
+        "decimal": "金额（元）",
+        "integer": "整数",
+        "enum": "代码值",
+        "boolean": "是/否",
+        "region_code": "区划代码",
+    }
+)
 
 _CODE_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
@@ -176,6 +188,10 @@ class Field:
     values: Mapping[str, tuple[str, ...]] = dc_field(
         default_factory=lambda: MappingProxyType({}), hash=False
     )
+
+    @property
+    def type_label(self) -> str:
+        return FIELD_TYPE_LABELS.get(self.type, self.type)
 
     @property
     def headers(self) -> tuple[str, ...]:

@@ -305,11 +305,7 @@ def ingest_file(
     try:
         raw = read_file(path, interface.headers(), [f.name for f in interface.fields if f.required])
     except UnreadableFile as exc:
-        ingest.status = IngestFile.Status.FAILED
-        ingest.error = f"{exc.zh} / {exc.en}"
-        ingest.finished_at = timezone.now()
-        ingest.seconds = time.perf_counter() - t0
-        ingest.save()
+        _mark_failed(ingest, f"{exc.zh} / {exc.en}", t0)
         audit_record(
             actor=options.user,
             event="datapool.ingest_failed",
@@ -323,19 +319,19 @@ def ingest_file(
         return _process(interface, raw, ingest, options, t0)
     except Exception as exc:
         log.exception("ingest %s failed", ingest.pk)
-        IngestFile.objects.filter(pk=ingest.pk).update(
-            status=IngestFile.Status.FAILED,
-            error=f"处理失败：{exc}"[:2000],
-            finished_at=timezone.now(),
-        )
-        shutil_rm(store.pool_root() / "staging" / f"i{ingest.pk}")
+        _mark_failed(ingest, f"处理失败：{exc}", t0)
+        store.discard_staging(store.pool_root(), ingest.pk)
         raise
 
 
-def shutil_rm(path: Path) -> None:
-    import shutil
-
-    shutil.rmtree(path, ignore_errors=True)
+def _mark_failed(ingest: IngestFile, error: str, t0: float) -> None:
+    """Record in the ledger that the file changed nothing, and why."""
+    IngestFile.objects.filter(pk=ingest.pk).update(
+        status=IngestFile.Status.FAILED,
+        error=error[:2000],
+        finished_at=timezone.now(),
+        seconds=time.perf_counter() - t0,
+    )
 
 
 def _process(

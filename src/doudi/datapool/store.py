@@ -171,8 +171,13 @@ def publish(
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(path, target)
         final.append((period, rel, rows))
-    shutil.rmtree(root / "staging" / f"i{ingest_id}", ignore_errors=True)
+    discard_staging(root, ingest_id)
     return final
+
+
+def discard_staging(root: Path, ingest_id: int) -> None:
+    """Remove whatever an ingest left in staging (after publishing it, or after a failure)."""
+    shutil.rmtree(root / "staging" / f"i{ingest_id}", ignore_errors=True)
 
 
 def remove_orphans(root: Path, manifest: set[str], *, older_than_seconds: float = 0) -> list[str]:

@@ -19,6 +19,9 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     "load": ("doudi.config.demo", "load_main", "load a generated synthetic city into the registry"),
     "idcard": ("doudi.core.idcard_cli", "main", "validate resident ID numbers, one JSON per line"),
     "ingest": ("doudi.datapool.cli", "main", "ingest department files into the data pool"),
+    "assess": ("doudi.policy.cli", "assess_main", "classify households described in JSON"),
+    "sweep": ("doudi.policy.cli", "sweep_main", "classify every household of the registry"),
+    "simulate": ("doudi.policy.cli", "simulate_main", "what-if: compare a policy change"),
     "bench": ("doudi.config.bench", "main", "run a benchmark (ingest, linkage, generate)"),
     "manage": ("doudi.config.serve", "manage_main", "run a Django management command"),
 }

@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "doudi.core",
     "doudi.registry",
     "doudi.datapool",
+    "doudi.policy",
 ]
 
 MIDDLEWARE = [

@@ -142,3 +142,11 @@ def returned_mark_seen(*, user: User, town: Region, seen: dict[str, tuple[int, i
             region_code=town.code,
             new={k: v[0] for k, v in seen.items()},
         )
+
+
+def registry_refresh(*, force: bool = False) -> bool:
+    """Re-export the registry into the store if it changed (rules join pool rows to persons)."""
+    from doudi.datapool import store
+    from doudi.datapool.registry_export import registry_export
+
+    return registry_export(store.pool_root(), force=force)

@@ -46,9 +46,9 @@ class ParameterChange(models.Model):
         ordering = ["-proposed_at"]
         verbose_name = _("参数调整")
 
-
     def __str__(self) -> str:
         return f"{self.name} {self.scope} {self.effective_from}: {self.value} ({self.status})"
+
 
 class IncomeDeclaration(models.Model):
     """What a person declared as monthly income at application or review (家庭收入申报).
@@ -66,9 +66,9 @@ class IncomeDeclaration(models.Model):
     class Meta:
         indexes = [models.Index(fields=["person", "-declared_on"])]
 
-
     def __str__(self) -> str:
         return f"{self.person_id} {self.declared_on}: {self.monthly_income}"
+
 
 class Authorisation(models.Model):
     """The household's signed authorisation to query its economic situation (核对授权书)."""
@@ -86,9 +86,9 @@ class Authorisation(models.Model):
     class Meta:
         ordering = ["-signed_on", "-id"]
 
-
     def __str__(self) -> str:
         return f"{self.household_id} {self.signed_by} {self.signed_on}"
+
 
 class Verification(models.Model):
     """One household verification (核对) as of a date: what the pool held, and the outcome."""
@@ -107,9 +107,9 @@ class Verification(models.Model):
     class Meta:
         ordering = ["-requested_at"]
 
-
     def __str__(self) -> str:
         return f"{self.household_id} {self.as_of}"
+
 
 class SweepRun(models.Model):
     """A city-wide classification run (sweep) or a what-if simulation."""
@@ -146,9 +146,9 @@ class SweepRun(models.Model):
     class Meta:
         ordering = ["-started_at"]
 
-
     def __str__(self) -> str:
         return f"{self.kind} {self.as_of} ({self.status})"
+
 
 class HouseholdClassification(models.Model):
     """A point of a household's category timeline: written by a sweep when the result changed."""

@@ -44,7 +44,7 @@ import duckdb
 
 from doudi.policy.engine.core import define_stages
 from doudi.policy.engine.parameters import ParameterTree
-from doudi.policy.engine.schema import HOUSEHOLD_SCHEMA, MEMBER_SCHEMA, params_table, ymd
+from doudi.policy.engine.schema import HOUSEHOLD_SCHEMA, MEMBER_SCHEMA, params_table
 
 HOUSEHOLD_FLAGS = ("dibao", "near_dibao", "rigid_expense", "relapse_watch", "other_difficulty")
 MEMBER_FLAGS = (
@@ -316,8 +316,8 @@ def build_inputs(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> dict[str, in
         cols = ", ".join(f.name for f in schema)
         con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {cols} FROM {name}")
     return {
-        "households": con.sql("SELECT count(*) FROM p_households").fetchone()[0],
-        "persons": con.sql("SELECT count(*) FROM p_members").fetchone()[0],
+        "households": con.execute("SELECT count(*) FROM p_households").fetchall()[0][0],
+        "persons": con.execute("SELECT count(*) FROM p_members").fetchall()[0][0],
     }
 
 
@@ -383,23 +383,23 @@ def summarise(con: duckdb.DuckDBPyConnection, households: str, members: str) -> 
     hh = f"read_parquet('{households}')"
     mem = f"read_parquet('{members}')"
     cats: dict[str, dict[str, int]] = {}
-    row = con.sql(
+    row = con.execute(
         "SELECT count(*), "
         + ", ".join(
             f"count(*) FILTER ({c}), count(*) FILTER ({c} IS NULL)" for c in HOUSEHOLD_FLAGS
         )
         + f", sum(monthly_benefit_yuan), count(*) FILTER (tier = 1), count(*) FILTER (tier = 2),"
         f" count(*) FILTER (tier = 3) FROM {hh}"
-    ).fetchone()
+    ).fetchall()[0]
     assert row is not None
     for i, c in enumerate(HOUSEHOLD_FLAGS):
         cats[c] = {"yes": row[1 + 2 * i], "unknown": row[2 + 2 * i]}
     base = 1 + 2 * len(HOUSEHOLD_FLAGS)
-    prow = con.sql(
+    prow = con.execute(
         "SELECT count(*), "
         + ", ".join(f"count(*) FILTER ({c}), count(*) FILTER ({c} IS NULL)" for c in MEMBER_FLAGS)
         + f" FROM {mem}"
-    ).fetchone()
+    ).fetchall()[0]
     assert prow is not None
     for i, c in enumerate(MEMBER_FLAGS):
         key = "single_person_dibao" if c == "single_dibao" else c
@@ -448,4 +448,57 @@ def sweep_duckdb(
     return summary
 
 
-__all__ = ["build_inputs", "run_rules", "write_results", "summarise", "sweep_duckdb", "ymd"]
+def inputs_from_city(
+    con: duckdb.DuckDBPyConnection, city_dir: Path, as_of: dt.date
+) -> dict[str, int]:
+    """Rule inputs straight from a synthetic city's Parquet files (no pool): for benchmarks that
+    compare engines on the same households. Incomes are the persons' generated monthly incomes
+    (counted as declared income; the residents' basic pension of 特困 persons, which the city
+    generator sets as their income, is put in ``basic_pension``), assets the households' fields;
+    obligors outside the household are known (none) only for the recognised 特困 persons.
+    """
+    p = f"read_parquet('{city_dir / 'persons.parquet'}')"
+    h = f"read_parquet('{city_dir / 'households.parquet'}')"
+    d = _d(as_of)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE p_members AS
+        SELECT CAST(household_id AS VARCHAR) AS household_id,
+               CAST(row_number() OVER (PARTITION BY household_id ORDER BY person_id) - 1
+                    AS INTEGER) AS member_idx,
+               CAST(person_id AS VARCHAR) AS id_number, relation,
+               CAST(strftime(birth_date, '%Y%m%d') AS INTEGER) AS birth_ymd,
+               disability_category AS dis_cat, CAST(disability_grade AS INTEGER) AS dis_grade,
+               CAST(self_care_failed_activities AS INTEGER) AS self_care_failed, status,
+               FALSE AS seriously_ill, TRUE AS income_known,
+               0::BIGINT AS inc_wage, 0::BIGINT AS inc_business, 0::BIGINT AS inc_property,
+               0::BIGINT AS inc_transfer, 0::BIGINT AS inc_pension,
+               CASE WHEN tekun THEN monthly_income_yuan * 100 ELSE 0 END::BIGINT
+                   AS inc_basic_pension,
+               0::BIGINT AS inc_support, 0::BIGINT AS inc_excluded,
+               CASE WHEN tekun THEN 0 ELSE monthly_income_yuan * 100 END::BIGINT AS inc_declared,
+               CAST(NULL AS INTEGER) AS parents_n, CAST(NULL AS INTEGER) AS parents_dead_n,
+               CAST(NULL AS INTEGER) AS parents_incapable_n,
+               CASE WHEN tekun THEN 0 END::INTEGER AS obligors_n,
+               CASE WHEN tekun THEN 0 END::INTEGER AS obligors_able_n
+        FROM {p}
+        WHERE birth_date <= {d}
+    """)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE p_households AS
+        SELECT CAST(household_id AS VARCHAR) AS household_id, left(village_code, 6) AS county_code,
+               residence_type AS residence, financial_assets_yuan * 100 AS fin_fen,
+               CAST(vehicles AS INTEGER) AS vehicles, CAST(dwellings AS INTEGER) AS dwellings,
+               business_registered AS business, 0::BIGINT AS rigid_medical_fen,
+               0::BIGINT AS rigid_education_fen, 0::BIGINT AS rigid_rehab_fen,
+               CASE WHEN residence_type = 'urban' THEN FALSE END AS relapse_listed,
+               CAST(NULL AS INTEGER) AS sudden_ymd, CAST(NULL AS BIGINT) AS receiving_dibao_fen,
+               CAST(NULL AS INTEGER) AS exit_start_ymd
+        FROM {h}
+    """)
+    for name, schema in (("p_households", HOUSEHOLD_SCHEMA), ("p_members", MEMBER_SCHEMA)):
+        cols = ", ".join(f.name for f in schema)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {cols} FROM {name}")
+    return {
+        "households": con.execute("SELECT count(*) FROM p_households").fetchall()[0][0],
+        "persons": con.execute("SELECT count(*) FROM p_members").fetchall()[0][0],
+    }

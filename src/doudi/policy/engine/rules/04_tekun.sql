@@ -5,7 +5,10 @@
 -- A member is 特困 when all three hold: no labour capacity (aged 60+ or a minor, or the listed
 -- disabilities); no livelihood (own income, not counting the residents' basic pension, below the
 -- 低保 standard, and the household's assets within the limits); and no support obligor able to
--- pay (none in the household, none listed outside it, parents unable). Care level from the six
+-- pay (none in the household, none listed outside it, parents unable). Whether there are obligors
+-- outside the household is known only when they are listed (an empty list means none) or the
+-- child's parents are given; otherwise, with no able obligor at home, the answer is unknown.
+-- Care level from the six
 -- self-care activities: none failed = self-care, 1-3 = partial, 4+ = full care.
 SELECT
     m.*,
@@ -17,13 +20,17 @@ SELECT
     m.age >= h.elderly_age OR m.age < h.minor_age OR m.labour_disability AS t_no_labour,
     m.income_tekun_fen < h.dibao_std
         AND h.a_fin AND h.a_vehicles AND h.a_dwellings AND h.a_business AS t_no_livelihood,
-    (
-        CASE WHEN m.parents_n IS NOT NULL AND m.relation IN ('child', 'grandchild')
-            THEN m.parents_n - m.parents_incapable_n
-            ELSE COALESCE(o.inhouse_able_n, 0)
-        END
-        + COALESCE(m.obligors_able_n, 0)
-    ) = 0 AS t_no_obligor,
+    CASE
+        WHEN (
+            CASE WHEN m.parents_n IS NOT NULL AND m.relation IN ('child', 'grandchild')
+                THEN m.parents_n - m.parents_incapable_n
+                ELSE COALESCE(o.inhouse_able_n, 0)
+            END
+            + COALESCE(m.obligors_able_n, 0)
+        ) > 0 THEN FALSE
+        WHEN m.obligors_n IS NOT NULL
+            OR (m.parents_n IS NOT NULL AND m.relation IN ('child', 'grandchild')) THEN TRUE
+    END AS t_no_obligor,
     h.dibao_std,
     h.tekun_std,
     h.elderly_age,

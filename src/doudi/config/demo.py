@@ -221,7 +221,6 @@ def _pool(data: Path, *, persons: int, seed: int) -> dict[str, object]:
     """The departments' feeds for the demo city, ingested into the data pool: a year of monthly
     files and the last week's daily files, then the bulk probabilistic linking, then the towns'
     data-return receipts up to a week ago (so the share-rate page shows what is still due)."""
-    import datetime as dt
 
     from doudi.datapool.catalog import load_catalog
     from doudi.datapool.ingest import IngestOptions, ingest_file
@@ -235,7 +234,11 @@ def _pool(data: Path, *, persons: int, seed: int) -> dict[str, object]:
     feeds = city / "feeds"
     if not (feeds / "manifest.json").exists():
         print("正在生成部门数据 / generating the departments' feeds …", flush=True)
-        generate_feeds(city_dir=city, out_dir=feeds, seed=seed, as_of=dt.date(2026, 1, 1))
+        # the feeds end at the start of this month, so the pool holds the year before today
+        from django.utils import timezone
+
+        as_of = timezone.localdate().replace(day=1)
+        generate_feeds(city_dir=city, out_dir=feeds, seed=seed, as_of=as_of)
     print("正在接收部门数据入数据池 / ingesting the feeds into the data pool …", flush=True)
     files = rows = 0
     week_ago = 0
@@ -304,6 +307,16 @@ def build(*, persons: int, seed: int, data: Path) -> dict[str, object]:
         summary["history"] = _history(seed, timezone.localdate())
     summary["pool"] = _pool(data, persons=persons, seed=seed)
     summary["accounts"] = _accounts()
+    from django.utils import timezone
+
+    from doudi.policy.demo import seed as policy_seed
+
+    print("正在进行一年的全市分层分类认定 / a year of quarterly sweeps …", flush=True)
+    summary["policy"] = policy_seed(
+        city_dir=data / f"synth-{persons}-{seed}",
+        today=timezone.localdate(),
+        progress=lambda s: print("  " + s, flush=True),
+    )
     summary["seconds"] = round(time.perf_counter() - t0, 1)
     return summary
 

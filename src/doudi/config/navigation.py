@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from doudi.core import access
 from doudi.datapool.services import can_ingest as pool_can_ingest
+from doudi.policy.services import can_sweep as policy_can_sweep
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
@@ -45,6 +46,14 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         pool_items.append({"label": _("返还共享率"), "url": reverse("datapool:share")})
     if pool_items:
         groups.append({"title": _("数据池"), "items": pool_items})
+    policy_items = []
+    if user.role in access.REGION_SCOPED:
+        policy_items.append({"label": _("全市认定"), "url": reverse("policy:sweeps")})
+        policy_items.append({"label": _("政策参数"), "url": reverse("policy:parameters")})
+    if policy_can_sweep(user):
+        policy_items.append({"label": _("政策模拟"), "url": reverse("policy:whatif")})
+    if policy_items:
+        groups.append({"title": _("核对与认定"), "items": policy_items})
     admin_items = []
     if access.can_view_audit(user):
         admin_items.append({"label": _("审计日志"), "url": reverse("core:audit"), "key": "audit"})

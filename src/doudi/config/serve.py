@@ -9,10 +9,40 @@ from collections.abc import Sequence
 from doudi.config import bootstrap
 
 
+def start_inline_worker() -> None:
+    """Process background tasks (sweeps started from the pages) in a thread of this process, so
+    a demo or a one-machine installation needs no separate ``doudi worker``. Set
+    ``DOUDI_INLINE_WORKER=0`` where ``doudi worker`` runs as its own service."""
+    import os
+    import threading
+
+    from django.conf import settings
+
+    if os.environ.get("DOUDI_INLINE_WORKER", "1") == "0":
+        return
+    if "django_tasks_db" not in settings.TASKS["default"]["BACKEND"]:
+        return
+    from django_tasks_db.management.commands.db_worker import Worker
+
+    worker = Worker(
+        queue_names=["*"],
+        interval=2,
+        batch=False,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=None,
+        worker_id="inline",
+        excluded_queue_names=[],
+    )
+    threading.Thread(target=worker.run, name="doudi-inline-worker", daemon=True).start()
+
+
 def serve(*, host: str, port: int, threads: int) -> None:
     from waitress import serve as waitress_serve
 
     from doudi.config.wsgi import application
+
+    start_inline_worker()
 
     print(f"doudi 正在运行 / serving on http://{host}:{port}/  (Ctrl+C 停止 / to stop)", flush=True)
     waitress_serve(application, host=host, port=port, threads=threads, ident="doudi")

@@ -15,6 +15,7 @@ urlpatterns = [
     path("registry/", include("doudi.registry.urls")),
     path("system/", include("doudi.core.urls")),
     path("pool/", include("doudi.datapool.urls")),
+    path("policy/", include("doudi.policy.urls")),
     path("api/v1/", api.urls),
 ]
 

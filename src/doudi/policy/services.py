@@ -286,7 +286,7 @@ def _record_timeline(run: SweepRun, out: Path, *, as_of: dt.date, version: str) 
     for r in (
         HouseholdClassification.objects.order_by("household_id", "-as_of", "-id")
         .values_list(
-            "household_id", "categories", "tier", "monthly_benefit", "person_categories", "as_of"
+            "household_id", "categories", "tier", "monthly_benefit", "person_categories", "unknown"
         )
         .iterator(chunk_size=50_000)
     ):
@@ -304,6 +304,7 @@ def _record_timeline(run: SweepRun, out: Path, *, as_of: dt.date, version: str) 
             and prev[2] == tier
             and prev[3] == benefit_d
             and prev[4] == person_categories
+            and prev[5] == unknown
         ):
             continue
         new.append(

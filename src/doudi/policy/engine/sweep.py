@@ -31,6 +31,8 @@ What comes from where (as of the date; "last 12 months" = the 12 months up to it
 - receiving 低保: the members' amounts on their latest 低保 roll line if active or in gradual exit.
 - parents of a child: the head and spouse of the child's household; the orphan and unsupported
   child rolls say both parents are dead, or unable.
+- obligors outside the household: known (none able) for persons on an active 特困 roll, whose
+  recognition checked them; unknown for everyone else (a "待核实" lead for proactive help).
 """
 
 from __future__ import annotations
@@ -62,9 +64,21 @@ def _d(as_of: dt.date) -> str:
     return f"DATE '{as_of.isoformat()}'"
 
 
-def build_inputs(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> dict[str, int]:
-    """Create ``p_households`` and ``p_members`` on ``con``; return their row counts."""
+def build_inputs(
+    con: duckdb.DuckDBPyConnection, as_of: dt.date, *, household_ids: list[int] | None = None
+) -> dict[str, int]:
+    """Create ``p_households`` and ``p_members`` on ``con``; return their row counts.
+
+    ``household_ids`` limits the inputs to those households (a household's page, a verification).
+    """
     d = _d(as_of)
+    only = ""
+    if household_ids is not None:
+        only = (
+            "AND p.household_id IN ("
+            + (", ".join(str(int(h)) for h in household_ids) or "NULL")
+            + ")"
+        )
     y12 = f"({d} - INTERVAL 12 MONTH)"
     m3 = f"({d} - INTERVAL 3 MONTH)"
     con.execute(f"""
@@ -86,7 +100,7 @@ def build_inputs(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> dict[str, in
         FROM registry_persons p
         LEFT JOIN dead ON dead.person_id = p.person_id
         LEFT JOIN jailed ON jailed.person_id = p.person_id
-        WHERE p.household_id IS NOT NULL AND p.status <> 'moved_out'
+        WHERE p.household_id IS NOT NULL AND p.status <> 'moved_out' {only}
     """)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE sw_income AS
@@ -142,7 +156,8 @@ def build_inputs(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> dict[str, in
             WHERE person_id IS NOT NULL AND settlement_date <= {d} AND settlement_date > {y12}
         ),
         care AS (
-            SELECT person_id, arg_max(care_level, roll_date) AS level
+            SELECT person_id, arg_max(care_level, roll_date) AS level,
+                   arg_max(status, roll_date) AS status
             FROM tekun_roll WHERE person_id IS NOT NULL AND roll_date <= {d}
             GROUP BY person_id
         ),
@@ -157,6 +172,7 @@ def build_inputs(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> dict[str, in
         SELECT p.person_id, dis.cat, dis.grade, ill.person_id IS NOT NULL AS seriously_ill,
                CASE care.level WHEN 'self_care' THEN 0 WHEN 'partial' THEN 2
                                WHEN 'full' THEN 5 END AS self_care_failed,
+               coalesce(care.status = 'active', FALSE) AS tekun_listed,
                coalesce(orphans.status = 'active', FALSE) AS orphan_listed,
                coalesce(unsupported.status = 'active', FALSE) AS unsupported_listed
         FROM sw_people p
@@ -202,7 +218,8 @@ def build_inputs(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> dict[str, in
                CAST(CASE WHEN f.orphan_listed OR f.unsupported_listed THEN 2
                          WHEN p.relation = 'child' THEN coalesce(par.unable, 0) END AS INTEGER)
                    AS parents_incapable_n,
-               CAST(NULL AS INTEGER) AS obligors_n, CAST(NULL AS INTEGER) AS obligors_able_n
+               CASE WHEN f.tekun_listed THEN 0 END::INTEGER AS obligors_n,
+               CASE WHEN f.tekun_listed THEN 0 END::INTEGER AS obligors_able_n
         FROM sw_people p
         JOIN sw_person_facts f USING (person_id)
         JOIN sw_income i USING (person_id)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from doudi.policy import views
+from doudi.policy import views, views_verification
 
 app_name = "policy"
 urlpatterns = [
@@ -13,4 +13,20 @@ urlpatterns = [
     path("sweeps/start/", views.sweep_start, name="sweep_start"),
     path("sweeps/<int:run_id>/progress/", views.sweep_progress, name="sweep_progress"),
     path("whatif/", views.whatif, name="whatif"),
+    path("households/<int:household_id>/verify/", views_verification.verify, name="verify"),
+    path(
+        "authorisations/<int:authorisation_id>/scan/",
+        views_verification.authorisation_scan,
+        name="authorisation_scan",
+    ),
+    path(
+        "verifications/<int:verification_id>/",
+        views_verification.verification_report,
+        name="verification",
+    ),
+    path(
+        "verifications/<int:verification_id>/pdf/",
+        views_verification.verification_pdf,
+        name="verification_pdf",
+    ),
 ]

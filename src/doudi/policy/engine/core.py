@@ -85,10 +85,26 @@ def define_stages(con: duckdb.DuckDBPyConnection, *, materialize: bool = False) 
     """Create the stage relations on ``con`` (views, or temp tables when ``materialize``).
 
     The input relations ``p_households``, ``p_members`` and ``p_params`` must exist on ``con``.
-    Materialising is what a sweep wants (each stage computed once); views suit a quick look.
+    With ``materialize`` (the sweep) a stage read by more than one later stage, and the two
+    outputs, become tables (computed once); a stage read once stays a view, inlined into its
+    reader, so wide rows are not copied an extra time.
     """
-    for stage in load_stages():
-        kind = "TABLE" if materialize else "VIEW"
+    stages = load_stages()
+    readers: dict[str, int] = {}
+    for stage in stages:
+        for r in stage.reads:
+            readers[r] = readers.get(r, 0) + 1
+    for stage in stages:
+        table = materialize and (
+            readers.get(stage.name, 0) > 1 or stage.name in (OUTPUT_HOUSEHOLDS, OUTPUT_MEMBERS)
+        )
+        kind = "TABLE" if table else "VIEW"
+        for other in ("VIEW", "TABLE"):  # a rerun may switch a stage between view and table
+            if other != kind:
+                try:
+                    con.execute(f"DROP {other} IF EXISTS {stage.name}")
+                except duckdb.CatalogException:
+                    pass
         con.execute(f"CREATE OR REPLACE TEMP {kind} {stage.name} AS {stage.sql}")
 
 

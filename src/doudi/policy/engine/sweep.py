@@ -14,15 +14,20 @@ What comes from where (as of the date; "last 12 months" = the 12 months up to it
   settlement (医保) in the last 12 months; care: the 特困 roll's care level (全自理 -> 0 failed
   activities, 半护理 -> 2, 全护理 -> 5, which gives the same level back).
 - income, monthly: wages = the average of the months with a wage line in the personal income tax
-  feed in the last 12 months, if the last is within 3 months; pensions = the average of the
+  feed in the last 12 months, if the last is within 3 months; business and property income
+  (investment, leases, property transfers) = the tax feed's last 12 months / 12; transfers = the
+  average unemployment insurance payment of the last 3 months; pensions = the average of the
   pension payments of the last 3 months, by type (employee -> pension; residents' basic pension
   -> basic_pension); the declared income (latest declaration) counts only for the part no
-  department evidences: ``max(0, declared - (wages + pensions))``. Unknown when a person of 16 or
-  more has neither a declaration nor a pool figure.
-- assets: the latest balance of every bank and securities account queried in the last 12 months;
-  vehicles registered (not disability vehicles, not cancelled or scrapped); current residential
-  real estate; an active business registration. A department that holds nothing for a person
-  is a finding (none), not missing data.
+  department evidences: ``max(0, declared - everything above)``. Unknown when a person of 16 or
+  more has neither a declaration nor a pool figure. Farm subsidies, royalties and incidental
+  income are shown by the verification report but not counted.
+- assets: the latest balance of every bank and securities account (institution, account, type)
+  queried in the last 12 months, and the cash value of in-force insurance policies held;
+  vehicles registered (not disability vehicles, not cancelled or scrapped) and fishing vessels
+  (DOMAIN.md §5: "a vehicle, ship or large machine"); current residential real estate; an
+  active business registration. A department that holds nothing for a person is a finding
+  (none), not missing data.
 - rigid spending in the last 12 months: inpatient and outpatient self-paid costs (医保) and
   rehabilitation self-paid costs (残联); education costs are not in any feed (0).
 - 防止返贫监测: a member on the relapse-watch list with the risk not eliminated.
@@ -62,6 +67,15 @@ MEMBER_FLAGS = (
 
 def _d(as_of: dt.date) -> str:
     return f"DATE '{as_of.isoformat()}'"
+
+
+def _conform(con: duckdb.DuckDBPyConnection) -> None:
+    """The contract's column order. ``household_id`` keeps its type: the sweep builds it as an
+    integer (joins and grouping on integers are several times faster than on strings; the rules
+    only compare it), the window passes the caller's strings."""
+    for name, schema in (("p_households", HOUSEHOLD_SCHEMA), ("p_members", MEMBER_SCHEMA)):
+        cols = ", ".join(f.name for f in schema)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {cols} FROM {name}")
 
 
 def build_inputs(
@@ -117,6 +131,24 @@ def build_inputs(
             FROM wage_months GROUP BY person_id
             HAVING max(m) > {m3} - INTERVAL 1 MONTH
         ),
+        other AS (
+            SELECT person_id,
+                   CAST(round(coalesce(sum(income) FILTER (income_item = 'business'), 0) * 100 / 12)
+                        AS BIGINT) AS business_fen,
+                   CAST(round(coalesce(sum(income) FILTER (income_item IN
+                        ('investment', 'property_lease', 'property_transfer')), 0) * 100 / 12)
+                        AS BIGINT) AS property_fen
+            FROM tax_income
+            WHERE person_id IS NOT NULL AND period_start <= {d} AND period_start > {y12}
+              AND income_item IN ('business', 'investment', 'property_lease', 'property_transfer')
+            GROUP BY person_id
+        ),
+        unemp AS (
+            SELECT person_id, CAST(round(avg(amount) * 100) AS BIGINT) AS transfer_fen
+            FROM unemployment_insurance
+            WHERE person_id IS NOT NULL AND payment_date <= {d} AND payment_date > {m3}
+            GROUP BY person_id
+        ),
         pen AS (
             SELECT person_id,
                    CAST(round(coalesce(avg(amount) FILTER (pension_type <> 'resident'), 0) * 100)
@@ -135,10 +167,16 @@ def build_inputs(
                coalesce(w.wage_fen, 0) AS wage_fen,
                coalesce(pen.pension_fen, 0) AS pension_fen,
                coalesce(pen.basic_fen, 0) AS basic_fen,
+               coalesce(other.business_fen, 0) AS business_fen,
+               coalesce(other.property_fen, 0) AS property_fen,
+               coalesce(unemp.transfer_fen, 0) AS transfer_fen,
                decl.declared_fen,
-               w.person_id IS NOT NULL OR pen.person_id IS NOT NULL AS pool_found
+               w.person_id IS NOT NULL OR pen.person_id IS NOT NULL
+                   OR other.person_id IS NOT NULL OR unemp.person_id IS NOT NULL AS pool_found
         FROM sw_people p
         LEFT JOIN wage w ON w.person_id = p.person_id
+        LEFT JOIN other ON other.person_id = p.person_id
+        LEFT JOIN unemp ON unemp.person_id = p.person_id
         LEFT JOIN pen ON pen.person_id = p.person_id
         LEFT JOIN decl ON decl.person_id = p.person_id
     """)
@@ -194,7 +232,7 @@ def build_inputs(
             WHERE relation IN ('head', 'spouse')
             GROUP BY household_id
         )
-        SELECT CAST(p.household_id AS VARCHAR) AS household_id,
+        SELECT p.household_id,
                CAST(row_number() OVER (PARTITION BY p.household_id ORDER BY p.person_id) - 1
                     AS INTEGER) AS member_idx,
                CAST(p.person_id AS VARCHAR) AS id_number,
@@ -204,12 +242,12 @@ def build_inputs(
                f.seriously_ill,
                (i.declared_fen IS NOT NULL OR i.pool_found
                 OR date_diff('year', p.birth_date, {d}) < 16) AS income_known,
-               i.wage_fen AS inc_wage, 0::BIGINT AS inc_business, 0::BIGINT AS inc_property,
-               0::BIGINT AS inc_transfer, i.pension_fen AS inc_pension,
-               i.basic_fen AS inc_basic_pension, 0::BIGINT AS inc_support,
-               0::BIGINT AS inc_excluded,
-               greatest(coalesce(i.declared_fen, 0) - i.wage_fen - i.pension_fen - i.basic_fen, 0)
-                   AS inc_declared,
+               i.wage_fen AS inc_wage, i.business_fen AS inc_business,
+               i.property_fen AS inc_property, i.transfer_fen AS inc_transfer,
+               i.pension_fen AS inc_pension, i.basic_fen AS inc_basic_pension,
+               0::BIGINT AS inc_support, 0::BIGINT AS inc_excluded,
+               greatest(coalesce(i.declared_fen, 0) - i.wage_fen - i.pension_fen - i.basic_fen
+                        - i.business_fen - i.property_fen - i.transfer_fen, 0) AS inc_declared,
                CAST(CASE WHEN f.orphan_listed OR f.unsupported_listed THEN 2
                          WHEN p.relation = 'child' THEN coalesce(par.n, 0) END AS INTEGER)
                    AS parents_n,
@@ -229,28 +267,39 @@ def build_inputs(
         CREATE OR REPLACE TEMP TABLE p_households AS
         WITH mem AS (SELECT person_id, household_id FROM sw_people),
         bank AS (
-            SELECT person_id, account_number, arg_max(balance, query_date) AS v
+            SELECT person_id, arg_max(balance, query_date) AS v
             FROM bank_deposit WHERE person_id IS NOT NULL
               AND query_date <= {d} AND query_date > {y12}
-            GROUP BY ALL
+            GROUP BY person_id, institution, account_number, asset_type
         ),
         sec AS (
-            SELECT person_id, account_number, arg_max(market_value, query_date) AS v
+            SELECT person_id, arg_max(market_value, query_date) AS v
             FROM securities WHERE person_id IS NOT NULL
               AND query_date <= {d} AND query_date > {y12}
-            GROUP BY ALL
+            GROUP BY person_id, institution, account_number, asset_type
+        ),
+        ins AS (
+            SELECT person_id, arg_max(cash_value, query_date) AS v,
+                   arg_max(status, query_date) AS status
+            FROM commercial_insurance WHERE person_id IS NOT NULL AND role = 'policyholder'
+              AND query_date <= {d} AND query_date > {y12}
+            GROUP BY person_id, institution, policy_number
         ),
         fin AS (
             SELECT mem.household_id, sum(v) AS v
-            FROM (SELECT person_id, v FROM bank UNION ALL SELECT person_id, v FROM sec) a
+            FROM (SELECT person_id, v FROM bank UNION ALL SELECT person_id, v FROM sec
+                  UNION ALL SELECT person_id, v FROM ins WHERE status = 'in_force') a
             JOIN mem USING (person_id) GROUP BY ALL
         ),
         veh AS (
-            SELECT mem.household_id, count(*) AS n FROM vehicle_registration v
-            JOIN mem USING (person_id)
-            WHERE v.registration_date <= {d} AND NOT coalesce(v.disability_vehicle, FALSE)
-              AND coalesce(v.status, '') NOT SIMILAR TO '.*(注销|报废|转出).*'
-            GROUP BY ALL
+            SELECT household_id, count(*) AS n FROM (
+                SELECT mem.household_id FROM vehicle_registration v JOIN mem USING (person_id)
+                WHERE v.registration_date <= {d} AND NOT coalesce(v.disability_vehicle, FALSE)
+                  AND coalesce(v.status, '') NOT SIMILAR TO '.*(注销|报废|转出).*'
+                UNION ALL
+                SELECT mem.household_id FROM fishing_vessel f JOIN mem USING (person_id)
+                WHERE f.registration_date <= {d} AND f.status IS DISTINCT FROM 'cancelled'
+            ) x GROUP BY ALL
         ),
         dw AS (
             SELECT mem.household_id, count(*) AS n FROM real_estate r JOIN mem USING (person_id)
@@ -298,7 +347,7 @@ def build_inputs(
             WHERE roll.status IN ('active', 'gradual_exit') AND roll.last > {m3}
             GROUP BY ALL
         )
-        SELECT CAST(h.household_id AS VARCHAR) AS household_id,
+        SELECT h.household_id,
                h.county_code, h.residence_type AS residence,
                CAST(round(coalesce(fin.v, 0) * 100) AS BIGINT) AS fin_fen,
                CAST(coalesce(veh.n, 0) AS INTEGER) AS vehicles,
@@ -328,10 +377,7 @@ def build_inputs(
     con.execute(
         "DELETE FROM p_members WHERE household_id NOT IN (SELECT household_id FROM p_households)"
     )
-    # the column order and types of the contract's schema
-    for name, schema in (("p_households", HOUSEHOLD_SCHEMA), ("p_members", MEMBER_SCHEMA)):
-        cols = ", ".join(f.name for f in schema)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {cols} FROM {name}")
+    _conform(con)
     return {
         "households": con.execute("SELECT count(*) FROM p_households").fetchall()[0][0],
         "persons": con.execute("SELECT count(*) FROM p_members").fetchall()[0][0],
@@ -479,7 +525,7 @@ def inputs_from_city(
     d = _d(as_of)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE p_members AS
-        SELECT CAST(household_id AS VARCHAR) AS household_id,
+        SELECT household_id,
                CAST(row_number() OVER (PARTITION BY household_id ORDER BY person_id) - 1
                     AS INTEGER) AS member_idx,
                CAST(person_id AS VARCHAR) AS id_number, relation,
@@ -502,7 +548,7 @@ def inputs_from_city(
     """)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE p_households AS
-        SELECT CAST(household_id AS VARCHAR) AS household_id, left(village_code, 6) AS county_code,
+        SELECT household_id, left(village_code, 6) AS county_code,
                residence_type AS residence, financial_assets_yuan * 100 AS fin_fen,
                CAST(vehicles AS INTEGER) AS vehicles, CAST(dwellings AS INTEGER) AS dwellings,
                business_registered AS business, 0::BIGINT AS rigid_medical_fen,
@@ -512,9 +558,7 @@ def inputs_from_city(
                CAST(NULL AS INTEGER) AS exit_start_ymd
         FROM {h}
     """)
-    for name, schema in (("p_households", HOUSEHOLD_SCHEMA), ("p_members", MEMBER_SCHEMA)):
-        cols = ", ".join(f.name for f in schema)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {cols} FROM {name}")
+    _conform(con)
     return {
         "households": con.execute("SELECT count(*) FROM p_households").fetchall()[0][0],
         "persons": con.execute("SELECT count(*) FROM p_members").fetchall()[0][0],

@@ -276,3 +276,22 @@ def share_rates() -> dict[str, object]:
             for i, d, r in by_interface
         ],
     }
+
+
+def pool_narrow(con: duckdb.DuckDBPyConnection, windows: dict[str, tuple[str, str]]) -> list[str]:
+    """Redefine, on this connection only, the ``<code>`` views of ``windows`` ({code: (field,
+    SQL condition)}) so that rows outside the condition are dropped before versions are ranked.
+    Applied only where ``field`` is part of the interface's record key (see
+    ``store.current_sql``); returns the codes narrowed."""
+    catalog = load_catalog()
+    narrowed = []
+    for code, (field, where) in windows.items():
+        interface = catalog.get(code)
+        if field not in interface.key:
+            continue
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW {code} AS "
+            f"{store.current_sql(code, interface.person_field or None, where)}"
+        )
+        narrowed.append(code)
+    return narrowed

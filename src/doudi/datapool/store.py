@@ -247,31 +247,37 @@ def create_views(
                 f"CREATE OR REPLACE TEMP VIEW {code}_all AS SELECT * FROM "
                 f"read_parquet({_sql_list(files)}, union_by_name = true)"
             )
-        if person_field:
-            con.execute(f"""
-                CREATE OR REPLACE TEMP VIEW {code} AS
-                WITH cur AS (
-                    SELECT * FROM {code}_all
-                    QUALIFY row_number() OVER (PARTITION BY record_key
-                                               ORDER BY _ingest DESC, _line DESC) = 1
-                )
-                SELECT cur.*,
-                       coalesce(o.person_id, p.person_id, l.person_id) AS person_id,
-                       CASE WHEN o.person_id IS NOT NULL THEN 'clerical'
-                            WHEN p.person_id IS NOT NULL THEN 'exact'
-                            WHEN l.person_id IS NOT NULL THEN 'probabilistic'
-                       END AS link_method,
-                       l.probability AS link_probability
-                FROM cur
-                LEFT JOIN registry_persons p ON p.id_index = cur.id_index
-                LEFT JOIN link_overrides o
-                       ON o.interface = '{code}' AND o.record_key = cur.record_key
-                LEFT JOIN prob_links l
-                       ON l.interface = '{code}' AND l.record_key = cur.record_key
-            """)
-        else:
-            con.execute(f"""
-                CREATE OR REPLACE TEMP VIEW {code} AS SELECT * FROM {code}_all
-                QUALIFY row_number() OVER (PARTITION BY record_key
-                                           ORDER BY _ingest DESC, _line DESC) = 1
-            """)
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {code} AS {current_sql(code, person_field)}")
+
+
+def current_sql(code: str, person_field: str | None, where: str = "") -> str:
+    """The SELECT behind the ``<code>`` view: the current version of each record, with the person
+    it is linked to. ``where`` (an SQL condition on the interface's columns) filters the rows
+    *before* the versions are compared; it is only safe on fields that are part of the record
+    key (a correction keeps its key, so all versions of a record pass or fail together), which
+    is how the sweep reads a date window of a large interface without ranking its whole
+    history."""
+    pre = f"WHERE {where}" if where else ""
+    cur = f"""
+        SELECT * FROM {code}_all {pre}
+        QUALIFY row_number() OVER (PARTITION BY record_key
+                                   ORDER BY _ingest DESC, _line DESC) = 1
+    """
+    if not person_field:
+        return cur
+    return f"""
+        WITH cur AS ({cur})
+        SELECT cur.*,
+               coalesce(o.person_id, p.person_id, l.person_id) AS person_id,
+               CASE WHEN o.person_id IS NOT NULL THEN 'clerical'
+                    WHEN p.person_id IS NOT NULL THEN 'exact'
+                    WHEN l.person_id IS NOT NULL THEN 'probabilistic'
+               END AS link_method,
+               l.probability AS link_probability
+        FROM cur
+        LEFT JOIN registry_persons p ON p.id_index = cur.id_index
+        LEFT JOIN link_overrides o
+               ON o.interface = '{code}' AND o.record_key = cur.record_key
+        LEFT JOIN prob_links l
+               ON l.interface = '{code}' AND l.record_key = cur.record_key
+    """

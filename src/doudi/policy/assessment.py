@@ -126,7 +126,7 @@ def household_assessment(
     from doudi.policy.services import _pool_with_declarations
 
     tree = tree or selectors.parameter_tree()
-    con = _pool_with_declarations()
+    con = _pool_with_declarations(as_of)
     try:
         sweep.build_inputs(con, as_of, household_ids=[household_id])
         hh = con.sql("SELECT * FROM p_households").to_arrow_table().cast(HOUSEHOLD_SCHEMA)

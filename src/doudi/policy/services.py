@@ -184,12 +184,17 @@ def declarations_table() -> pa.Table:
 # ------------------------------------------------------------------ sweeps
 
 
-def _pool_with_declarations():  # type: ignore[no-untyped-def]
-    from doudi.datapool.selectors import pool_connection
+def _pool_with_declarations(as_of: dt.date | None = None):  # type: ignore[no-untyped-def]
+    """A pool connection with the declarations; with ``as_of``, the large interfaces narrowed to
+    the sweep's date windows (``engine.sweep.pool_windows``)."""
+    from doudi.datapool.selectors import pool_connection, pool_narrow
     from doudi.datapool.services import registry_refresh
+    from doudi.policy.engine.sweep import pool_windows
 
     registry_refresh()
     con = pool_connection()
+    if as_of is not None:
+        pool_narrow(con, pool_windows(as_of))
     con.register("_declarations", declarations_table())
     con.execute("CREATE OR REPLACE TEMP VIEW declarations AS SELECT * FROM _declarations")
     return con
@@ -216,7 +221,7 @@ def sweep_run(
         SweepRun.objects.filter(pk=run.pk).update(progress=text)
 
     try:
-        con = _pool_with_declarations()
+        con = _pool_with_declarations(as_of)
         if engine == "spark":
             from doudi.policy.engine.spark import sweep_spark
 

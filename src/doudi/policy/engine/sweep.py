@@ -69,6 +69,32 @@ def _d(as_of: dt.date) -> str:
     return f"DATE '{as_of.isoformat()}'"
 
 
+def pool_windows(as_of: dt.date) -> dict[str, tuple[str, str]]:
+    """The date window the sweep reads of each large interface ({code: (field, condition)}):
+    the pool may narrow those views to the window before ranking versions (a large speed-up on
+    a city's history). The conditions repeat the ones in ``build_inputs``."""
+    d = _d(as_of)
+    y12 = f"{d} - INTERVAL 12 MONTH"
+    m3 = f"{d} - INTERVAL 3 MONTH"
+    w12 = {
+        "tax_income": "period_start",
+        "bank_deposit": "query_date",
+        "securities": "query_date",
+        "commercial_insurance": "query_date",
+    }
+    w3 = {"pension_payment": "payment_date", "unemployment_insurance": "payment_date"}
+    out = {c: (f, f"{f} <= {d} AND {f} > {y12}") for c, f in w12.items()}
+    out.update({c: (f, f"{f} <= {d} AND {f} > {m3}") for c, f in w3.items()})
+    for code, field in (
+        ("dibao_roll", "roll_date"),
+        ("tekun_roll", "roll_date"),
+        ("disability_certificate", "issue_date"),
+        ("disaster_loss", "disaster_date"),
+    ):
+        out[code] = (field, f"{field} <= {d}")
+    return out
+
+
 def _conform(con: duckdb.DuckDBPyConnection) -> None:
     """The contract's column order. ``household_id`` keeps its type: the sweep builds it as an
     integer (joins and grouping on integers are several times faster than on strings; the rules

@@ -12,7 +12,6 @@
 -- self-care activities: none failed = self-care, 1-3 = partial, 4+ = full care.
 SELECT
     m.*,
-    COALESCE(o.inhouse_able_n, 0) AS inhouse_able_n,
     CASE
         WHEN m.parents_n IS NOT NULL THEN m.parents_n - m.parents_incapable_n
         ELSE 0
@@ -24,7 +23,7 @@ SELECT
         WHEN (
             CASE WHEN m.parents_n IS NOT NULL AND m.relation IN ('child', 'grandchild')
                 THEN m.parents_n - m.parents_incapable_n
-                ELSE COALESCE(o.inhouse_able_n, 0)
+                ELSE m.inhouse_able_n
             END
             + COALESCE(m.obligors_able_n, 0)
         ) > 0 THEN FALSE
@@ -35,6 +34,23 @@ SELECT
     h.tekun_std,
     h.elderly_age,
     h.minor_age
-FROM pm AS m
+FROM (
+    SELECT
+        p.*,
+        CASE
+            WHEN p.relation IN ('head', 'spouse') THEN
+                o.able_head_spouse + o.able_children
+                - CASE WHEN COALESCE(
+                    p.counted AND p.status = 'present' AND p.age >= 18 AND p.age < 70
+                        AND NOT p.severe,
+                    FALSE
+                ) THEN 1 ELSE 0 END
+            WHEN p.relation = 'child' THEN o.able_head_spouse
+            WHEN p.relation = 'parent' THEN o.able_head
+            WHEN p.relation = 'grandchild' THEN o.able_children
+            ELSE 0
+        END AS inhouse_able_n
+    FROM pm AS p
+    JOIN pob AS o ON o.household_id = p.household_id
+) AS m
 JOIN ph AS h ON h.household_id = m.household_id
-LEFT JOIN pob AS o ON o.household_id = m.household_id AND o.member_idx = m.member_idx

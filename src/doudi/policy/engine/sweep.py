@@ -454,13 +454,13 @@ def write_results(con: duckdb.DuckDBPyConnection, out_dir: Path) -> dict[str, Pa
     """Write the household and member results as Parquet under ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {"households": out_dir / "households.parquet", "members": out_dir / "members.parquet"}
-    for key, rel, cols in (
-        ("households", "pr", RESULT_HOUSEHOLD_COLUMNS),
-        ("members", "pmc", RESULT_MEMBER_COLUMNS),
+    for key, rel, cols, order in (
+        ("households", "pr", RESULT_HOUSEHOLD_COLUMNS, "household_id"),
+        ("members", "pmc", RESULT_MEMBER_COLUMNS, "household_id, member_idx"),
     ):
         tmp = paths[key].with_suffix(".parquet.tmp")
         con.execute(
-            f"COPY (SELECT {', '.join(cols)} FROM {rel} ORDER BY ALL) TO '{tmp}' "
+            f"COPY (SELECT {', '.join(cols)} FROM {rel} ORDER BY {order}) TO '{tmp}' "
             "(FORMAT parquet, COMPRESSION zstd)"
         )
         tmp.replace(paths[key])
@@ -511,7 +511,19 @@ def sweep_duckdb(
     inputs_ready: bool = False,
     progress: Any = None,
 ) -> dict[str, Any]:
-    """Build the inputs (unless ready), run the rules, write the results; return the summary."""
+    """Build the inputs (unless ready), run the rules, write the results; return the summary.
+
+    DuckDB's memory is capped (``DOUDI_SWEEP_MEMORY``, default 6GB) and spills to
+    ``out_dir``'s parent beyond it, so a city's sweep fits the 8 GiB the machines allow.
+    """
+    import os
+
+    limit = os.environ.get("DOUDI_SWEEP_MEMORY", "6GB")
+    spill = out_dir.parent / "duckdb-spill"
+    spill.mkdir(parents=True, exist_ok=True)
+    con.execute(f"SET memory_limit = '{limit}'")
+    con.execute(f"SET temp_directory = '{spill}'")
+    con.execute("SET preserve_insertion_order = false")
     t0 = time.perf_counter()
     if not inputs_ready:
         if progress:

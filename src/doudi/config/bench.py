@@ -10,6 +10,7 @@ BENCHES = {
     "pool": "doudi.datapool.bench_pool",
     "linkage": "doudi.datapool.bench_linkage",
     "generate": "doudi.synth.cli",
+    "policy": "doudi.policy.bench",
 }
 
 

@@ -97,8 +97,8 @@ def registry_export(root: Path, *, force: bool = False) -> bool:
 
 
 def registry_from_synthetic_city(root: Path, persons: object, households: object) -> int:
-    """Write the registry export straight from a synthetic city's tables (Arrow tables or Parquet
-    paths), for benchmarks that measure the pool without loading millions of persons into the
+    """Write the registry export (persons and households) straight from a synthetic city's
+    tables (Arrow tables or Parquet paths), for benchmarks that measure the pool without loading millions of persons into the
     operational database; the stamp is set so that ingest does not re-export the (empty) DB."""
     from doudi.core import crypto
 
@@ -122,5 +122,16 @@ def registry_from_synthetic_city(root: Path, persons: object, households: object
         .cast(store.PERSONS_SCHEMA)
     )
     store.atomic_write_table(registry, root / store.REGISTRY_PERSONS)
+    households_table = (
+        con.sql("""
+        SELECT household_id, 'S' || lpad(CAST(household_id AS VARCHAR), 12, '0') AS number,
+               village_code, left(village_code, 9) AS town_code,
+               left(village_code, 6) AS county_code, residence_type, 'active' AS status
+        FROM synth_h
+    """)
+        .to_arrow_table()
+        .cast(store.HOUSEHOLDS_SCHEMA)
+    )
+    store.atomic_write_table(households_table, root / store.REGISTRY_HOUSEHOLDS)
     (root / "registry" / "stamp.json").write_text(json.dumps(registry_stamp()))
     return registry.num_rows

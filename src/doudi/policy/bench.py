@@ -94,7 +94,7 @@ def _in_fresh_process(fn: Callable[..., dict[str, Any]], *args: Any) -> dict[str
 
 
 def duckdb_phase(
-    city: str, as_of: str, threads: int, run_dir: str, memory_limit: str | None
+    city: str, as_of: str, threads: int, run_dir: str, memory_limit: str
 ) -> dict[str, Any]:
     """The production path on DuckDB, timed; then (untimed) the inputs and the results to
     compare exported as Parquet under ``run_dir``."""
@@ -114,15 +114,13 @@ def duckdb_phase(
     params_table(tree, day, [])
     warmup = time.perf_counter() - tw
     out = Path(run_dir)
-    config: dict[str, Any] = {
-        "threads": threads,
-        "autoinstall_known_extensions": False,
-    }
-    if memory_limit:
-        config["memory_limit"] = memory_limit
-    con = duckdb.connect(config=config)
+    con = duckdb.connect(config={"threads": threads, "autoinstall_known_extensions": False})
     con.execute("SET enable_progress_bar = false")
-    con.execute(f"SET temp_directory = '{out / 'duckdb.tmp'}'")
+    # the settings sweep.sweep_duckdb gives its connection (memory cap, spilling, no insertion
+    # order), here from the start, so that building the inputs is capped too
+    con.execute(f"SET memory_limit = '{memory_limit}'")
+    con.execute(f"SET temp_directory = '{out / 'duckdb-spill'}'")
+    con.execute("SET preserve_insertion_order = false")
     c0, t0 = _cpu(), time.perf_counter()
     counts = inputs_from_city(con, Path(city), day)
     c1, t1 = _cpu(), time.perf_counter()
@@ -449,10 +447,16 @@ def main(argv: Sequence[str]) -> int:
     parser.add_argument("--work", type=Path, default=Path("bench-out/policy"))
     parser.add_argument("--as-of", type=dt.date.fromisoformat, default=dt.date(2026, 1, 1))
     parser.add_argument("--threads", type=int, default=2, help="DuckDB threads")
-    parser.add_argument("--memory-limit", default=None, help="DuckDB memory_limit, e.g. 6GB")
+    parser.add_argument(
+        "--memory-limit",
+        default=os.environ.get("DOUDI_SWEEP_MEMORY", "6GB"),
+        help="DuckDB's memory_limit (default: $DOUDI_SWEEP_MEMORY or 6GB, as the sweep)",
+    )
     parser.add_argument("--skip-pandas", action="store_true")
     parser.add_argument("--skip-openfisca", action="store_true")
-    parser.add_argument("--assess-calls", type=int, default=200)
+    parser.add_argument(
+        "--assess-calls", type=int, default=200, help="assess calls to time (0: none)"
+    )
     args = parser.parse_args(list(argv))
 
     args.work.mkdir(parents=True, exist_ok=True)
@@ -520,7 +524,10 @@ def main(argv: Sequence[str]) -> int:
     from doudi.policy.engine.parameters import load_tree
 
     out["results"]["policy_version"] = load_tree().version(args.as_of)
-    out["assess"] = assess_latency(args.as_of, args.assess_calls)
+    if args.assess_calls > 0:
+        out["assess"] = assess_latency(args.as_of, args.assess_calls)
+    else:
+        out["assess"] = {"skipped": "--assess-calls 0"}
     out["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     print(json.dumps(out, ensure_ascii=False))
     return 0

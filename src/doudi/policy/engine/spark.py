@@ -37,7 +37,7 @@ import duckdb
 from doudi.policy.engine.core import define_stages
 from doudi.policy.engine.parameters import ParameterTree
 from doudi.policy.engine.rules import INPUTS, OUTPUT_HOUSEHOLDS, OUTPUT_MEMBERS, Stage, load_stages
-from doudi.policy.engine.schema import empty_households, params_table
+from doudi.policy.engine.schema import params_table
 from doudi.policy.engine.sweep import (
     RESULT_HOUSEHOLD_COLUMNS,
     RESULT_MEMBER_COLUMNS,
@@ -51,11 +51,13 @@ if TYPE_CHECKING:
 #: session small and quiet. The semantic ones, and why:
 #:
 #: - ``spark.sql.ansi.enabled=true``: integer overflow and division / remainder by zero raise an
-#:   error, as on DuckDB (which raises "Overflow in addition of INT64" and, since 1.2, "Division
-#:   by zero"); without ANSI mode Spark silently wraps around on overflow and returns NULL for
-#:   ``x DIV 0``, so an absurd input would give a wrong amount instead of an error. (Spark 4
-#:   defaults to true, Spark 3.5 to false: set explicitly.) Integer ``DIV`` and ``%`` truncate
-#:   toward zero on both engines in either mode (``-7 DIV 2 = -3``, ``-7 % 2 = -1``).
+#:   error, as on DuckDB (2.0, the locked version, raises "Overflow in addition of INT64" and
+#:   "Division by zero"); without ANSI mode Spark silently wraps around on overflow and returns
+#:   NULL for ``x DIV 0``, so an absurd input would give a wrong amount instead of an error.
+#:   (Spark 4 defaults to true, Spark 3.5 to false: set explicitly.) Integer ``DIV`` and ``%``
+#:   truncate toward zero on both engines in either mode (``-7 DIV 2 = -3``, ``-7 % 2 = -1``);
+#:   Spark's ``DIV`` returns BIGINT where DuckDB's ``//`` keeps INTEGER (same values; the sweep
+#:   casts the results back to DuckDB's types).
 #: - ``spark.sql.caseSensitive=false`` (the default, pinned): column names are matched without
 #:   regard to case, as on DuckDB.
 #: - ``spark.sql.session.timeZone=UTC``: no rule uses times (dates are ``YYYYMMDD`` integers),
@@ -84,6 +86,11 @@ appender.console.name = stderr
 appender.console.target = SYSTEM_ERR
 appender.console.layout.type = PatternLayout
 appender.console.layout.pattern = %d{yy/MM/dd HH:mm:ss} %p %c{1}: %m%n%ex
+# a failed task is raised to Python (naming the rule file): no stack traces on stderr too
+logger.executor.name = org.apache.spark.executor.Executor
+logger.executor.level = fatal
+logger.tasks.name = org.apache.spark.scheduler.TaskSetManager
+logger.tasks.level = fatal
 """
 _INSTALL = (
     "未安装 PySpark，无法用 Spark 运行规则：请安装 spark 可选依赖"
@@ -140,9 +147,7 @@ def _quiet_python_loggers() -> None:
     except ImportError:  # PySpark 3.5
         return
     for name in ("SQLQueryContextLogger", "DataFrameQueryContextLogger"):
-        logger = PySparkLogger.getLogger(name)
-        if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
-            logger.addHandler(logging.NullHandler())
+        PySparkLogger.getLogger(name).setLevel(logging.CRITICAL)
 
 
 def _sql_conf(session: SparkSession) -> SparkSession:
@@ -183,6 +188,8 @@ def spark_session() -> SparkSession:
                 f"并设置 JAVA_HOME 或把 java 放在 PATH 上）：{exc} / cannot start Spark "
                 "(it needs Java 17 or later, on PATH or in JAVA_HOME)"
             ) from exc
+        finally:
+            log_conf.unlink(missing_ok=True)  # read once, when the JVM starts
         session.sparkContext.setLogLevel("ERROR")
         _sql_conf(session)  # a session that existed before (getOrCreate) gets them too
         _quiet_python_loggers()
@@ -194,9 +201,9 @@ def spark_session() -> SparkSession:
 
 
 def _plan(stages: tuple[Stage, ...]) -> tuple[set[str], dict[str, tuple[Stage, ...]]]:
-    """Which stages to cache (read by more than one later stage or by the caller and a stage),
-    and for each stage the stage files a Spark job computing it runs (itself and the uncached
-    stages it reads, transitively): the files to name when that job fails."""
+    """Which stages to cache (read by more than one later stage, or by a stage and the caller),
+    and for each stage the stages a Spark job computing it runs: the uncached stages it reads,
+    transitively, then itself (where to look for the fault when that job fails)."""
     readers = Counter(r for s in stages for r in s.reads)
     readers[OUTPUT_HOUSEHOLDS] += 1
     readers[OUTPUT_MEMBERS] += 1
@@ -211,18 +218,46 @@ def _plan(stages: tuple[Stage, ...]) -> tuple[set[str], dict[str, tuple[Stage, .
     return cached, computes
 
 
-def _stage_error(stages: tuple[Stage, ...], what: str, exc: BaseException) -> SparkRuleError:
-    files = "、".join(s.path.name for s in stages)
-    files_en = ", ".join(s.path.name for s in stages)
-    msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+_TRANSPILE = ("转换", "transpile")
+_RUN = ("运行", "run")
+
+
+def _stage_error(stage: Stage, what: tuple[str, str], exc: BaseException) -> SparkRuleError:
     return SparkRuleError(
-        f"规则文件 {files} 在 Spark 上{what[0]}失败 / rule file {files_en} failed to "
-        f"{what[1]} on Spark: {msg}"
+        f"规则文件 {stage.path.name}（{stage.name}）在 Spark 上{what[0]}失败 / rule file "
+        f"{stage.path.name} ({stage.name}) failed to {what[1]} on Spark: {_message(exc)}"
     )
 
 
-_TRANSPILE = ("转换", "transpile")
-_RUN = ("运行", "run")
+def _run_error(spark: SparkSession, chain: tuple[Stage, ...], exc: BaseException) -> SparkRuleError:
+    """A job for ``chain[-1]`` failed; it also computed the uncached stages before it in
+    ``chain``. Run each of those alone, every column (the ``noop`` sink), to find the stage at
+    fault, and name its file."""
+    culprit = chain[-1]
+    for stage in chain[:-1]:
+        try:
+            spark.table(stage.name).write.format("noop").mode("overwrite").save()
+        except Exception:
+            culprit = stage
+            break
+    return _stage_error(culprit, _RUN, exc)
+
+
+def _message(exc: BaseException) -> str:
+    """The first line of the error that caused ``exc`` (PySpark 3.5 raises a bare Py4JJavaError,
+    "An error occurred while calling o87.count", around a job failure around the SQL error)."""
+    text = str(exc)
+    java = getattr(exc, "java_exception", None)
+    if java is not None:
+        try:
+            root = java
+            while root.getCause() is not None:
+                root = root.getCause()
+            text = str(root.toString())
+        except Exception:  # the JVM is gone: keep what Python has
+            pass
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__
 
 
 def release(spark: SparkSession) -> None:
@@ -261,18 +296,18 @@ def run_stages_spark(
         try:
             sql = stage.spark_sql()
         except Exception as exc:
-            raise _stage_error((stage,), _TRANSPILE, exc) from exc
+            raise _stage_error(stage, _TRANSPILE, exc) from exc
         try:
             df = spark.sql(sql)  # parsed and analysed here: unknown columns, types, functions
         except Exception as exc:
-            raise _stage_error((stage,), _RUN, exc) from exc
+            raise _stage_error(stage, _RUN, exc) from exc
         if stage.name in cached:
-            df = df.persist(StorageLevel.MEMORY_AND_DISK)
             try:
-                df.count()  # computed now, so a run-time error names this stage
+                df = df.persist(StorageLevel.MEMORY_AND_DISK)  # optimised here
+                df.count()  # computed now (every column), so a run-time error names its stage
             except Exception as exc:
                 df.unpersist()
-                raise _stage_error(computes[stage.name], _RUN, exc) from exc
+                raise _run_error(spark, computes[stage.name], exc) from exc
         df.createOrReplaceTempView(stage.name)
     return spark.table(OUTPUT_HOUSEHOLDS), spark.table(OUTPUT_MEMBERS)
 
@@ -280,16 +315,15 @@ def run_stages_spark(
 # ------------------------------------------------------------------------------- the sweep
 
 
-def result_types(tree: ParameterTree, as_of: dt.date) -> dict[str, dict[str, str]]:
-    """DuckDB's types of the result columns (``write_results``), from the stages over empty
-    inputs: Spark's come back cast to them (Spark's ``DIV`` gives BIGINT where DuckDB's ``//``
-    keeps INTEGER, for example)."""
-    households, members = empty_households()
+def result_types(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, str]]:
+    """DuckDB's types of the result columns (``write_results``) for the inputs on ``con``: the
+    stages run over empty tables of the inputs' types on a scratch connection. Spark's results
+    come back cast to them (Spark's ``DIV`` gives BIGINT where DuckDB's ``//`` keeps INTEGER,
+    for example; ``household_id`` is whatever the inputs made it)."""
     scratch = duckdb.connect(config={"autoinstall_known_extensions": False, "threads": 1})
     try:
-        scratch.register("p_households", households)
-        scratch.register("p_members", members)
-        scratch.register("p_params", params_table(tree, as_of, []))
+        for name in INPUTS:
+            scratch.register(name, _arrow(con.sql(f"SELECT * FROM {name} LIMIT 0")))
         define_stages(scratch)
         out: dict[str, dict[str, str]] = {}
         for key, rel, cols in (
@@ -301,6 +335,10 @@ def result_types(tree: ParameterTree, as_of: dt.date) -> dict[str, dict[str, str
         return out
     finally:
         scratch.close()
+
+
+def _arrow(rel: duckdb.DuckDBPyRelation) -> Any:
+    return rel.to_arrow_table() if hasattr(rel, "to_arrow_table") else rel.arrow()
 
 
 def _copy_back(
@@ -334,14 +372,15 @@ def sweep_spark(
     """The sweep on Spark: with ``p_households`` and ``p_members`` on ``con``, add ``p_params``,
     run the stages on Spark, write ``households.parquet`` and ``members.parquet`` under
     ``out_dir`` as ``sweep.write_results`` does; return ``sweep_duckdb``'s summary (engine
-    ``spark``). The inputs and Spark's output go through a temporary directory."""
+    ``spark``; ``seconds_inputs`` is starting Spark, on first use, and exporting the inputs).
+    The inputs and Spark's output go through a temporary directory."""
     t0 = time.perf_counter()
     spark = _sql_conf(spark_session().newSession())  # own temp views: sweeps side by side
     counties = [r[0] for r in con.sql("SELECT DISTINCT county_code FROM p_households").fetchall()]
     con.register("_p_params", params_table(tree, as_of, counties))
     con.execute("CREATE OR REPLACE TEMP TABLE p_params AS SELECT * FROM _p_params")
     con.unregister("_p_params")
-    types = result_types(tree, as_of)
+    types = result_types(con)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {"households": out_dir / "households.parquet", "members": out_dir / "members.parquet"}
@@ -366,7 +405,7 @@ def sweep_spark(
                 try:
                     df.select(*cols).write.mode("overwrite").parquet(str(work / rel))
                 except Exception as exc:
-                    raise _stage_error(computes[rel], _RUN, exc) from exc
+                    raise _run_error(spark, computes[rel], exc) from exc
         finally:
             release(spark)
         if progress:

@@ -27,7 +27,7 @@ SELECT
     m.obligors_able_n,
     h.county_code,
     h.residence,
-    (p.as_of_ymd - m.birth_ymd) // 10000 AS age,
+    CAST((p.as_of_ymd - m.birth_ymd) // 10000 AS INTEGER) AS age,
     m.status NOT IN ('prison', 'drug_rehab', 'missing', 'clergy_apart', 'dead') AS counted,
     COALESCE(m.dis_grade IN (1, 2), FALSE)
         OR COALESCE(m.dis_cat IN ('mental', 'intellectual') AND m.dis_grade = 3, FALSE) AS severe,

@@ -104,6 +104,19 @@ def _conform(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {cols} FROM {name}")
 
 
+def _pin_registry(con: duckdb.DuckDBPyConnection) -> None:
+    """Read the registry export once into memory for this connection: every interface view joins
+    it to resolve persons, and scanning the Parquet file for each of them cost most of a city's
+    input time. Views are bound late, so redefining ``registry_persons`` here serves them all."""
+    exists = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'sw_registry' AND temporary"
+    ).fetchall()[0][0]
+    if exists:
+        return
+    con.execute("CREATE TEMP TABLE sw_registry AS SELECT * FROM registry_persons")
+    con.execute("CREATE OR REPLACE TEMP VIEW registry_persons AS SELECT * FROM sw_registry")
+
+
 def build_inputs(
     con: duckdb.DuckDBPyConnection, as_of: dt.date, *, household_ids: list[int] | None = None
 ) -> dict[str, int]:
@@ -112,6 +125,8 @@ def build_inputs(
     ``household_ids`` limits the inputs to those households (a household's page, a verification).
     """
     d = _d(as_of)
+    if household_ids is None:
+        _pin_registry(con)
     only = ""
     if household_ids is not None:
         only = (
@@ -290,9 +305,8 @@ def build_inputs(
         LEFT JOIN parents par ON par.household_id = p.household_id
     """)
     con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE p_households AS
-        WITH mem AS (SELECT person_id, household_id FROM sw_people),
-        bank AS (
+        CREATE OR REPLACE TEMP TABLE sw_household_facts AS
+        WITH bank AS (
             SELECT person_id, arg_max(balance, query_date) AS v
             FROM bank_deposit WHERE person_id IS NOT NULL
               AND query_date <= {d} AND query_date > {y12}
@@ -311,92 +325,77 @@ def build_inputs(
               AND query_date <= {d} AND query_date > {y12}
             GROUP BY person_id, institution, policy_number
         ),
-        fin AS (
-            SELECT mem.household_id, sum(v) AS v
-            FROM (SELECT person_id, v FROM bank UNION ALL SELECT person_id, v FROM sec
-                  UNION ALL SELECT person_id, v FROM ins WHERE status = 'in_force') a
-            JOIN mem USING (person_id) GROUP BY ALL
-        ),
-        veh AS (
-            SELECT household_id, count(*) AS n FROM (
-                SELECT mem.household_id FROM vehicle_registration v JOIN mem USING (person_id)
-                WHERE v.registration_date <= {d} AND NOT coalesce(v.disability_vehicle, FALSE)
-                  AND coalesce(v.status, '') NOT SIMILAR TO '.*(注销|报废|转出).*'
-                UNION ALL
-                SELECT mem.household_id FROM fishing_vessel f JOIN mem USING (person_id)
-                WHERE f.registration_date <= {d} AND f.status IS DISTINCT FROM 'cancelled'
-            ) x GROUP BY ALL
-        ),
-        dw AS (
-            SELECT mem.household_id, count(*) AS n FROM real_estate r JOIN mem USING (person_id)
-            WHERE r.registration_date <= {d} AND r.status = 'current'
-              AND coalesce(r.usage, '住宅') LIKE '%住%'
-            GROUP BY ALL
-        ),
-        biz AS (
-            SELECT DISTINCT mem.household_id FROM business_registration b JOIN mem USING (person_id)
-            WHERE b.established_date <= {d} AND b.status = 'active'
-        ),
-        med AS (
-            SELECT mem.household_id, sum(self_paid) AS v FROM (
-                SELECT person_id, self_paid FROM medical_inpatient
-                WHERE discharge_date <= {d} AND discharge_date > {y12}
-                UNION ALL
-                SELECT person_id, self_paid FROM medical_outpatient
-                WHERE settlement_date <= {d} AND settlement_date > {y12}
-            ) x JOIN mem USING (person_id) GROUP BY ALL
-        ),
-        rehab AS (
-            SELECT mem.household_id, sum(self_paid) AS v FROM disability_rehab r
-            JOIN mem USING (person_id)
-            WHERE r.start_date <= {d} AND r.start_date > {y12} GROUP BY ALL
-        ),
-        relapse AS (
-            SELECT DISTINCT mem.household_id FROM relapse_watch r JOIN mem USING (person_id)
-            WHERE r.identified_date <= {d} AND r.risk_status = 'not_eliminated'
-        ),
-        sudden AS (
-            SELECT mem.household_id, max(disaster_date) AS day FROM disaster_loss x
-            JOIN mem USING (person_id)
-            WHERE x.disaster_date <= {d}
-              AND x.loss_type IN ('house_collapsed', 'house_severely_damaged', 'casualty')
-            GROUP BY ALL
-        ),
         roll AS (
             SELECT person_id, arg_max(monthly_amount, roll_date) AS amount,
                    arg_max(status, roll_date) AS status, max(roll_date) AS last
             FROM dibao_roll WHERE person_id IS NOT NULL AND roll_date <= {d}
             GROUP BY person_id
         ),
-        receiving AS (
-            SELECT mem.household_id, sum(amount) AS v FROM roll JOIN mem USING (person_id)
-            WHERE roll.status IN ('active', 'gradual_exit') AND roll.last > {m3}
-            GROUP BY ALL
+        -- every fact as (person, kind, value), so that one join reaches the households
+        facts AS (
+            SELECT person_id, 'fin' AS kind, CAST(v AS DECIMAL(18, 2)) AS v FROM bank
+            UNION ALL SELECT person_id, 'fin', v FROM sec
+            UNION ALL SELECT person_id, 'fin', v FROM ins WHERE status = 'in_force'
+            UNION ALL SELECT person_id, 'veh', 1 FROM vehicle_registration
+                WHERE person_id IS NOT NULL AND registration_date <= {d}
+                  AND NOT coalesce(disability_vehicle, FALSE)
+                  AND coalesce(status, '') NOT SIMILAR TO '.*(注销|报废|转出).*'
+            UNION ALL SELECT person_id, 'veh', 1 FROM fishing_vessel
+                WHERE person_id IS NOT NULL AND registration_date <= {d}
+                  AND status IS DISTINCT FROM 'cancelled'
+            UNION ALL SELECT person_id, 'dw', 1 FROM real_estate
+                WHERE person_id IS NOT NULL AND registration_date <= {d}
+                  AND status = 'current' AND coalesce(usage, '住宅') LIKE '%住%'
+            UNION ALL SELECT person_id, 'biz', 1 FROM business_registration
+                WHERE person_id IS NOT NULL AND established_date <= {d} AND status = 'active'
+            UNION ALL SELECT person_id, 'med', self_paid FROM medical_inpatient
+                WHERE person_id IS NOT NULL AND discharge_date <= {d} AND discharge_date > {y12}
+            UNION ALL SELECT person_id, 'med', self_paid FROM medical_outpatient
+                WHERE person_id IS NOT NULL
+                  AND settlement_date <= {d} AND settlement_date > {y12}
+            UNION ALL SELECT person_id, 'rehab', self_paid FROM disability_rehab
+                WHERE person_id IS NOT NULL AND start_date <= {d} AND start_date > {y12}
+            UNION ALL SELECT person_id, 'relapse', 1 FROM relapse_watch
+                WHERE person_id IS NOT NULL AND identified_date <= {d}
+                  AND risk_status = 'not_eliminated'
+            UNION ALL SELECT person_id, 'sudden',
+                       CAST(strftime(disaster_date, '%Y%m%d') AS INTEGER) FROM disaster_loss
+                WHERE person_id IS NOT NULL AND disaster_date <= {d}
+                  AND loss_type IN ('house_collapsed', 'house_severely_damaged', 'casualty')
+            UNION ALL SELECT person_id, 'receiving', amount FROM roll
+                WHERE status IN ('active', 'gradual_exit') AND last > {m3}
         )
+        SELECT p.household_id,
+               sum(v) FILTER (kind = 'fin') AS fin,
+               count(*) FILTER (kind = 'veh') AS veh,
+               count(*) FILTER (kind = 'dw') AS dw,
+               count(*) FILTER (kind = 'biz') > 0 AS biz,
+               sum(v) FILTER (kind = 'med') AS med,
+               sum(v) FILTER (kind = 'rehab') AS rehab,
+               count(*) FILTER (kind = 'relapse') > 0 AS relapse,
+               CAST(max(v) FILTER (kind = 'sudden') AS INTEGER) AS sudden_ymd,
+               sum(v) FILTER (kind = 'receiving') AS receiving
+        FROM facts f JOIN sw_people p USING (person_id)
+        GROUP BY p.household_id
+    """)
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE p_households AS
         SELECT h.household_id,
                h.county_code, h.residence_type AS residence,
-               CAST(round(coalesce(fin.v, 0) * 100) AS BIGINT) AS fin_fen,
-               CAST(coalesce(veh.n, 0) AS INTEGER) AS vehicles,
-               CAST(coalesce(dw.n, 0) AS INTEGER) AS dwellings,
-               biz.household_id IS NOT NULL AS business,
-               CAST(round(coalesce(med.v, 0) * 100) AS BIGINT) AS rigid_medical_fen,
+               CAST(round(coalesce(f.fin, 0) * 100) AS BIGINT) AS fin_fen,
+               CAST(coalesce(f.veh, 0) AS INTEGER) AS vehicles,
+               CAST(coalesce(f.dw, 0) AS INTEGER) AS dwellings,
+               coalesce(f.biz, FALSE) AS business,
+               CAST(round(coalesce(f.med, 0) * 100) AS BIGINT) AS rigid_medical_fen,
                0::BIGINT AS rigid_education_fen,
-               CAST(round(coalesce(rehab.v, 0) * 100) AS BIGINT) AS rigid_rehab_fen,
-               relapse.household_id IS NOT NULL AS relapse_listed,
-               CAST(strftime(sudden.day, '%Y%m%d') AS INTEGER) AS sudden_ymd,
-               CAST(round(receiving.v * 100) AS BIGINT) AS receiving_dibao_fen,
+               CAST(round(coalesce(f.rehab, 0) * 100) AS BIGINT) AS rigid_rehab_fen,
+               coalesce(f.relapse, FALSE) AS relapse_listed,
+               f.sudden_ymd,
+               CAST(round(f.receiving * 100) AS BIGINT) AS receiving_dibao_fen,
                CAST(NULL AS INTEGER) AS exit_start_ymd
         FROM registry_households h
         SEMI JOIN (SELECT DISTINCT household_id FROM sw_people) m USING (household_id)
-        LEFT JOIN fin USING (household_id)
-        LEFT JOIN veh USING (household_id)
-        LEFT JOIN dw USING (household_id)
-        LEFT JOIN biz USING (household_id)
-        LEFT JOIN med USING (household_id)
-        LEFT JOIN rehab USING (household_id)
-        LEFT JOIN relapse USING (household_id)
-        LEFT JOIN sudden USING (household_id)
-        LEFT JOIN receiving USING (household_id)
+        LEFT JOIN sw_household_facts f USING (household_id)
         WHERE h.status = 'active'
     """)
     # members of households not in the table (dissolved) are dropped, so both tables agree

@@ -116,6 +116,25 @@ def test_a_corrected_row_supersedes_with_history_kept(tmp_path, town_households)
     assert [r["self_paid"] for r in history] == [Decimal("4000.00"), Decimal("3500.00")]
 
 
+def test_a_correction_within_one_file_keeps_one_current_row(tmp_path, town_households):
+    """The current view skips ranking versions only for interfaces that never superseded a row;
+    a key sent twice with new content in the same file must count as superseded."""
+    from doudi.datapool.selectors import unique_interfaces
+
+    ingest(write(tmp_path, "a.csv", [row(ZHANG, "张伟")]))
+    assert "medical_inpatient" in unique_interfaces()
+    f = ingest(
+        write(tmp_path, "b.csv", [row(ZENG, "曾小明", own="4000"), row(ZENG, "曾小明", own="3500")])
+    )
+    con = pool_connection()
+    rows = current(con, "SELECT self_paid FROM medical_inpatient WHERE name = '曾小明'")
+    assert len(rows) == 1
+    if f.superseded == 0:  # kept once only: the store itself holds one version
+        assert len(current(con, "SELECT * FROM medical_inpatient_all WHERE name = '曾小明'")) == 1
+    else:
+        assert "medical_inpatient" not in unique_interfaces()
+
+
 def test_unreadable_file_changes_nothing(tmp_path):
     path = tmp_path / "bad.csv"
     path.write_text("姓名,备注\n张三,x\n", encoding="utf-8")

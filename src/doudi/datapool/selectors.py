@@ -31,9 +31,24 @@ def pool_connection(*, threads: int | None = None) -> duckdb.DuckDBPyConnection:
     con = store.connect(threads=threads)
     catalog = load_catalog()
     store.create_views(
-        con, root, files, [(i.code, i.person_field or None, stored_schema(i)) for i in catalog]
+        con,
+        root,
+        files,
+        [(i.code, i.person_field or None, stored_schema(i)) for i in catalog],
+        unique=unique_interfaces(),
     )
     return con
+
+
+def unique_interfaces() -> frozenset[str]:
+    """Interfaces whose every record key is stored once (no committed file ever superseded a
+    row): their current view need not rank versions."""
+    counts = (
+        IngestFile.objects.filter(status=IngestFile.Status.COMMITTED)
+        .values("interface")
+        .annotate(s=Sum("superseded"))
+    )
+    return frozenset(r["interface"] for r in counts if not r["s"])
 
 
 def export_overrides(root: Path) -> None:
@@ -284,14 +299,15 @@ def pool_narrow(con: duckdb.DuckDBPyConnection, windows: dict[str, tuple[str, st
     Applied only where ``field`` is part of the interface's record key (see
     ``store.current_sql``); returns the codes narrowed."""
     catalog = load_catalog()
+    unique = unique_interfaces()
     narrowed = []
     for code, (field, where) in windows.items():
         interface = catalog.get(code)
         if field not in interface.key:
             continue
-        con.execute(
-            f"CREATE OR REPLACE TEMP VIEW {code} AS "
-            f"{store.current_sql(code, interface.person_field or None, where)}"
+        sql = store.current_sql(
+            code, interface.person_field or None, where, dedupe=code not in unique
         )
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {code} AS {sql}")
         narrowed.append(code)
     return narrowed

@@ -207,6 +207,7 @@ def create_views(
     root: Path,
     files_by_interface: Mapping[str, list[str]],
     interfaces: Iterable[tuple[str, str | None, pa.Schema]],
+    unique: frozenset[str] = frozenset(),
 ) -> None:
     """(Re)create the views. ``interfaces`` gives (code, person_field or None, stored schema) for
     every interface of the catalog, so that an interface with no data yet has empty, typed views."""
@@ -247,22 +248,28 @@ def create_views(
                 f"CREATE OR REPLACE TEMP VIEW {code}_all AS SELECT * FROM "
                 f"read_parquet({_sql_list(files)}, union_by_name = true)"
             )
-        con.execute(f"CREATE OR REPLACE TEMP VIEW {code} AS {current_sql(code, person_field)}")
+        sql = current_sql(code, person_field, dedupe=code not in unique)
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {code} AS {sql}")
 
 
-def current_sql(code: str, person_field: str | None, where: str = "") -> str:
+def current_sql(
+    code: str, person_field: str | None, where: str = "", *, dedupe: bool = True
+) -> str:
     """The SELECT behind the ``<code>`` view: the current version of each record, with the person
     it is linked to. ``where`` (an SQL condition on the interface's columns) filters the rows
     *before* the versions are compared; it is only safe on fields that are part of the record
     key (a correction keeps its key, so all versions of a record pass or fail together), which
     is how the sweep reads a date window of a large interface without ranking its whole
-    history."""
+    history. ``dedupe=False`` skips ranking versions: right only when every record key is stored
+    once, i.e. no committed file of the interface ever superseded a row (the ledger's
+    ``superseded`` counts are all zero; ``selectors.pool_connection`` checks)."""
     pre = f"WHERE {where}" if where else ""
-    cur = f"""
-        SELECT * FROM {code}_all {pre}
-        QUALIFY row_number() OVER (PARTITION BY record_key
-                                   ORDER BY _ingest DESC, _line DESC) = 1
-    """
+    rank = (
+        "QUALIFY row_number() OVER (PARTITION BY record_key ORDER BY _ingest DESC, _line DESC) = 1"
+        if dedupe
+        else ""
+    )
+    cur = f"SELECT * FROM {code}_all {pre} {rank}"
     if not person_field:
         return cur
     return f"""

@@ -54,12 +54,23 @@ def browser() -> Iterator[object]:
         browser.close()
 
 
+def _settle(page) -> None:
+    """Let requests the page started by itself (htmx panels loaded on "load") finish before the
+    test ends: the live server shares the test database, and a request still writing while the
+    database is flushed leaves rows that break the next test."""
+    try:
+        page.wait_for_load_state("networkidle", timeout=15_000)
+    except Exception:  # noqa: BLE001 - a page that never settles must not mask the test's result
+        pass
+
+
 @pytest.fixture
 def page(browser):
     context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(15_000)
     yield page
+    _settle(page)
     context.close()
 
 
@@ -71,4 +82,5 @@ def phone(browser):
     page = context.new_page()
     page.set_default_timeout(15_000)
     yield page
+    _settle(page)
     context.close()

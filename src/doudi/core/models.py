@@ -1,4 +1,5 @@
-"""Shared kernel models: administrative regions, users with a role and a jurisdiction, the audit log."""
+"""Shared kernel models: administrative regions, users with a role and a jurisdiction, the audit log,
+local overrides of the working-day calendar."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.db.models.signals import post_delete, post_save
 from django.utils.translation import gettext_lazy as _
 
 
@@ -170,3 +172,49 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.prefix}…"
+
+
+class WorkdayOverride(models.Model):
+    """A local decision that one date is worked or not, winning over the State Council schedule.
+
+    Used for a local adjustment (e.g. 烟台市地方性调休) or to enter next year's schedule before the
+    ``chinesecalendar`` package knows it; a date with an override counts as known (not estimated).
+    Changed only through ``workdays.workday_override_set / workday_override_delete``, which audit.
+    ``created_by`` and ``created_at`` say who set the current value and when.
+    """
+
+    date = models.DateField(_("日期"), unique=True)
+    is_working_day = models.BooleanField(_("是否上班"))
+    reason = models.CharField(_("原因"), max_length=200)
+    created_by = models.ForeignKey(
+        User,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("设置人"),
+    )
+    created_at = models.DateTimeField(_("设置时间"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["date"]
+        verbose_name = _("工作日调整")
+        verbose_name_plural = _("工作日调整")
+
+    def __str__(self) -> str:
+        return f"{self.date:%Y-%m-%d} {'上班' if self.is_working_day else '休息'}"
+
+
+def _workday_override_changed(**kwargs: Any) -> None:
+    """Drop the cached working-day calendar of this process when an override changes."""
+    from doudi.core import workdays
+
+    workdays.invalidate()
+
+
+post_save.connect(
+    _workday_override_changed, sender=WorkdayOverride, dispatch_uid="workday_override_saved"
+)
+post_delete.connect(
+    _workday_override_changed, sender=WorkdayOverride, dispatch_uid="workday_override_deleted"
+)

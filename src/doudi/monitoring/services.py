@@ -119,7 +119,10 @@ def evaluate(
     tree = policy_selectors.parameter_tree()
     if sets:
         tree = tree.with_overrides(sets)
+    from doudi.datapool.services import registry_refresh
+
     t0 = time.perf_counter()
+    registry_refresh()
     con = pool_connection()
     engine.prepare(
         con,
@@ -539,6 +542,11 @@ def alert_close(
     - ``referred``: the note says to whom; ``no_action``: the note gives the reason.
     """
     _check_handle(actor, alert)
+    if alert.status != Alert.Status.VERIFIED:
+        raise ValidationError(
+            f"预警当前为“{alert.get_status_display()}”，须先上门核实再办结 / "
+            "verify on site before closing"
+        )
     if outcome not in Alert.Outcome.values:
         raise ValidationError("未知的处理结果 / unknown outcome")
     if outcome in (Alert.Outcome.NO_ACTION, Alert.Outcome.REFERRED) and not note.strip():

@@ -316,6 +316,8 @@ def close(request: HttpRequest, alert_id: int) -> HttpResponse:
         messages.success(request, _("预警已办结"))
     except ValidationError as exc:
         _errors(request, exc)
+    except PermissionDenied:
+        messages.error(request, _("无权调整或停发待遇，请由镇街受理员或区县审核员办结"))
     return redirect("monitoring:alert", alert_id=alert.pk)
 
 

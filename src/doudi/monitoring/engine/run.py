@@ -168,7 +168,10 @@ FROM relapse_watch x CROSS JOIN m_window w
 JOIN registry_persons p ON p.person_id = x.person_id
 WHERE x.risk_status = 'not_eliminated' AND x.identified_date <= w.as_of
 UNION ALL
-SELECT person_id, household_id, item, monthly_amount, source FROM m_benefits
+SELECT coalesce(b.person_id, p.person_id), b.household_id, b.item, b.monthly_amount, b.source
+FROM m_benefits b
+LEFT JOIN registry_persons p
+       ON b.person_id IS NULL AND p.household_id = b.household_id AND p.status <> 'dead'
 """
 
 

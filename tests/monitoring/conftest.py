@@ -70,3 +70,33 @@ def id_of(person) -> str:
     from doudi.core import crypto
 
     return crypto.decrypt(person.id_enc)
+
+
+@pytest.fixture
+def watch(feed) -> Callable[..., object]:
+    """``watch(household, on)``: put the household under low-income monitoring (a 防止返贫
+    watch-list row for each member, identified on ``on``)."""
+    from doudi.registry.selectors import household_members
+
+    def _watch(household, on: dt.date):
+        members = list(household_members(household=household))
+        head = next(m.person for m in members if m.relation == "head")
+        rows = [
+            {
+                "id_number": id_of(m.person),
+                "name": m.person.name,
+                "head_id_number": id_of(head),
+                "relation": m.get_relation_display(),
+                "region_code": household.region_id,
+                "watch_type": "边缘易致贫户",
+                "risk_type": "因病",
+                "identified_date": on.isoformat(),
+                "risk_status": "风险未消除",
+                "household_size": len(members),
+                "per_capita_income": "600",
+            }
+            for m in members
+        ]
+        return feed("relapse_watch", rows)
+
+    return _watch

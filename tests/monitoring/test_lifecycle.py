@@ -15,9 +15,10 @@ from tests.monitoring.conftest import id_of, person_of
 AS_OF = dt.date(2026, 3, 2)
 
 
-def _raise_one(household, feed, monitor, *, as_of=AS_OF):
+def _raise_one(household, feed, monitor, watch, *, as_of=AS_OF):
     from doudi.monitoring.models import Alert
 
+    watch(household, as_of - dt.timedelta(days=200))
     head = person_of(household)
     feed(
         "disability_certificate",
@@ -38,8 +39,8 @@ def _raise_one(household, feed, monitor, *, as_of=AS_OF):
 
 
 @pytest.fixture
-def alert(town_households, feed, monitor):
-    return _raise_one(town_households["qy"], feed, monitor)
+def alert(town_households, feed, monitor, watch):
+    return _raise_one(town_households["qy"], feed, monitor, watch)
 
 
 def test_getter_branches(alert, users, make_user):

@@ -16,11 +16,12 @@ from tests.monitoring.conftest import id_of, person_of
 
 
 @pytest.fixture
-def alert(town_households, feed, monitor):
+def alert(town_households, feed, monitor, watch):
     from doudi.monitoring.models import Alert
 
     head = person_of(town_households["qy"])
     today = timezone.localdate()
+    watch(town_households["qy"], today - dt.timedelta(days=200))
     feed(
         "disability_certificate",
         [

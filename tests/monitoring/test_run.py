@@ -78,10 +78,13 @@ def _disability(person, issue: dt.date, grade: str = "一级", category: str = "
     }
 
 
-def test_alert_lands_at_the_household_town_and_is_not_raised_twice(town_households, feed, monitor):
+def test_alert_lands_at_the_household_town_and_is_not_raised_twice(
+    town_households, feed, monitor, watch
+):
     from doudi.monitoring.models import Alert
 
     zf = town_households["zf"]
+    watch(zf, dt.date(2025, 6, 1))
     head = person_of(zf)
     feed("disability_certificate", [_disability(head, dt.date(2026, 2, 20))])
     run = monitor(AS_OF, since=dt.date(2026, 2, 1))
@@ -101,11 +104,13 @@ def test_alert_lands_at_the_household_town_and_is_not_raised_twice(town_househol
     assert Alert.objects.filter(rule="new_disability").count() == 1
 
 
-def test_incremental_run_sees_only_new_rows_and_late_data(town_households, feed, monitor):
+def test_incremental_run_sees_only_new_rows_and_late_data(town_households, feed, monitor, watch):
     from doudi.monitoring.models import Alert
 
     qy = town_households["qy"]
     fx = town_households["fx"]
+    watch(qy, dt.date(2025, 6, 1))
+    watch(fx, dt.date(2025, 6, 1))
     feed("disability_certificate", [_disability(person_of(qy), dt.date(2026, 2, 20))])
     first = monitor(AS_OF, since=dt.date(2026, 2, 1))
     assert first.mode == "full"
@@ -119,11 +124,14 @@ def test_incremental_run_sees_only_new_rows_and_late_data(town_households, feed,
     assert Alert.objects.filter(rule="new_disability").count() == 2
 
 
-def test_closed_alert_suppresses_within_window_and_not_after(town_households, feed, monitor, users):
+def test_closed_alert_suppresses_within_window_and_not_after(
+    town_households, feed, monitor, users, watch
+):
     from doudi.monitoring import services
     from doudi.monitoring.models import Alert
 
     zf = town_households["zf"]
+    watch(zf, dt.date(2025, 6, 1))
     head = person_of(zf)
     feed("disability_certificate", [_disability(head, dt.date(2026, 2, 20), grade="二级")])
     monitor(AS_OF, since=dt.date(2026, 2, 1))
@@ -147,10 +155,22 @@ def test_closed_alert_suppresses_within_window_and_not_after(town_households, fe
     assert services is not None
 
 
-def test_overdue_alerts_escalate_to_the_county(town_households, feed, monitor):
+def test_risk_rules_watch_only_the_low_income_population(town_households, feed, monitor, watch):
+    """The same new certificate raises nothing for a household outside the monitoring range."""
+    zf = town_households["zf"]
+    feed("disability_certificate", [_disability(person_of(zf), dt.date(2026, 2, 20))])
+    run = monitor(AS_OF, since=dt.date(2026, 2, 1))
+    assert run.summary["rules"]["new_disability"]["evidence_rows"] == 0
+    watch(zf, dt.date(2025, 6, 1))
+    run = monitor(AS_OF, since=dt.date(2026, 2, 1))
+    assert run.summary["rules"]["new_disability"]["new"] == 1
+
+
+def test_overdue_alerts_escalate_to_the_county(town_households, feed, monitor, watch):
     from doudi.monitoring.models import Alert
     from doudi.monitoring.services import alerts_escalate_overdue
 
+    watch(town_households["fx"], dt.date(2025, 6, 1))
     feed(
         "disability_certificate",
         [_disability(person_of(town_households["fx"]), dt.date(2026, 2, 20))],

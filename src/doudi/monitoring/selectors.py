@@ -391,12 +391,9 @@ def alert_history(*, alert: Alert) -> list[Any]:
 def case_items() -> list[tuple[str, str]]:
     """The assistance items an application opened from an alert may ask for (the casework
     app's catalog), as (code, name)."""
-    try:
-        from doudi.cases import selectors as case_selectors
+    from doudi.cases.catalog import item_choices
 
-        return list(case_selectors.item_choices())
-    except (ImportError, AttributeError):
-        return []
+    return list(item_choices())
 
 
 def rule_parameters(rule: Rule) -> list[dict[str, Any]]:

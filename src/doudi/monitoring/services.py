@@ -542,6 +542,7 @@ def alert_close(
     - ``referred``: the note says to whom; ``no_action``: the note gives the reason.
     """
     _check_handle(actor, alert)
+    alert.refresh_from_db(fields=["status"])
     if alert.status != Alert.Status.VERIFIED:
         raise ValidationError(
             f"预警当前为“{alert.get_status_display()}”，须先上门核实再办结 / "

@@ -29,7 +29,10 @@ The SQL is one SELECT returning one row per piece of evidence with exactly these
 It may read the pool's current views (``<interface>``), ``registry_persons``,
 ``registry_households`` and the framework's tables: ``m_window`` (one row: ``as_of``,
 ``since_date``, ``year_ago``, ``last_ingest``), ``m_params`` (one row a county: the parameters
-in force), ``m_recipients`` (who receives what now) and ``m_entitled`` (the latest sweep).
+in force), ``m_recipients`` (who receives what now), ``m_entitled`` (the latest sweep) and
+``m_watch`` (the households under low-income monitoring: recipients, the low-income rolls, the
+防止返贫 watch list, and households the latest sweep classified into a category or found with a
+per-capita income not above ``monitor.watch.income_multiplier`` times the 低保 standard).
 The catalog validates every file when it loads: header keys and values, the output columns
 (by parsing the SQL with sqlglot), and that every table it reads is an interface of the data
 pool's catalog or a framework table. Rules never run SQL typed into a form.
@@ -68,6 +71,7 @@ FRAMEWORK_TABLES = frozenset(
         "m_params",
         "m_recipients",
         "m_entitled",
+        "m_watch",
         "registry_persons",
         "registry_households",
     }

@@ -41,6 +41,7 @@ PARAM_COLUMNS: dict[str, tuple[str, str]] = {
     "assets.financial_months": ("fin_months", "int"),
     "dibao.standard.urban": ("dibao_urban_fen", "fen"),
     "dibao.standard.rural": ("dibao_rural_fen", "fen"),
+    "monitor.watch.income_multiplier": ("watch_multiplier_bp", "bp"),
 }
 
 RECIPIENTS_SCHEMA = pa.schema(
@@ -113,6 +114,8 @@ def _stored(value: Decimal | None, how: str) -> int | None:
         return None
     if how == "fen":
         return int((value * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    if how == "bp":
+        return int((value * 10000).quantize(Decimal(1), rounding=ROUND_HALF_UP))
     return int(value)
 
 
@@ -175,6 +178,20 @@ LEFT JOIN registry_persons p
 """
 
 
+WATCH = """
+SELECT household_id FROM m_recipients WHERE household_id IS NOT NULL
+UNION
+SELECT e.household_id
+FROM m_entitled e
+JOIN registry_households h ON h.household_id = e.household_id
+JOIN m_params mp ON mp.county_code = h.county_code
+WHERE coalesce(e.dibao, FALSE) OR coalesce(e.near_dibao, FALSE)
+   OR coalesce(e.rigid_expense, FALSE) OR coalesce(e.has_tekun, FALSE)
+   OR e.per_capita_fen * 10000 <= mp.watch_multiplier_bp
+      * (CASE WHEN h.residence_type = 'urban' THEN mp.dibao_urban_fen ELSE mp.dibao_rural_fen END)
+"""
+
+
 def prepare(
     con: duckdb.DuckDBPyConnection,
     *,
@@ -200,6 +217,7 @@ def prepare(
     con.execute(f"CREATE OR REPLACE TEMP TABLE m_recipients AS {RECIPIENTS_FROM_POOL}")
     con.register("_m_entitled", entitled if entitled is not None else ENTITLED_SCHEMA.empty_table())
     con.execute("CREATE OR REPLACE TEMP TABLE m_entitled AS SELECT * FROM _m_entitled")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE m_watch AS {WATCH}")
 
 
 def run_rules(

@@ -41,7 +41,7 @@ severe AS (
 ),
 incapable AS (
     SELECT d.person_id FROM death_registration d CROSS JOIN m_window w
-    WHERE d.cancellation_date IS NULL AND d.death_date <= w.as_of
+    WHERE d.death_date <= w.as_of
     UNION
     SELECT p.person_id FROM registry_persons p WHERE p.status = 'dead'
     UNION
@@ -55,7 +55,7 @@ events AS (
     SELECT d.person_id, d.death_date AS d, 'death_registration' AS src,
            d.record_key, d._file, d._line
     FROM death_registration d CROSS JOIN m_window w
-    WHERE d.cancellation_date IS NULL AND d.death_date <= w.as_of AND d.death_date > w.year_ago
+    WHERE d.death_date <= w.as_of AND d.death_date > w.year_ago
       AND (d.death_date > w.since_date OR d._ingest > w.last_ingest)
     UNION ALL
     SELECT x.person_id, x.admission_date AS d, 'prisoner' AS src, x.record_key, x._file, x._line

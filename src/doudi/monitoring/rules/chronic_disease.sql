@@ -5,11 +5,11 @@
 -- route: town
 -- deadline_days: 15
 -- suppress_days: 180
--- reads: chronic_disease_certification, serious_disease, registry_persons, m_window
+-- reads: chronic_disease_certification, serious_disease, registry_persons, m_watch, m_window
 -- reference: 《社会救助暂行办法》第二十八条；DOMAIN.md §8（医保慢特病、大病保险）
 -- summary: 新认定慢特病或大病保险结算{count}项
--- description: 医保部门新认定一个人的门诊慢特病（有效状态），或此人首次出现大病保险结算
---  （此前一年内没有大病结算）。家庭可能因长期医疗支出陷入困难，需核实是否符合刚性支出困难、
+-- description: 低收入监测范围内家庭（见 m_watch）的成员，经医保部门新认定门诊慢特病（有效状态），
+--  或首次出现大病保险结算（此前一年内没有大病结算）。家庭可能因长期医疗支出陷入困难，需核实是否符合刚性支出困难、
 --  医疗救助等。
 WITH cert AS (
     SELECT c.person_id, c.certified_date AS d, c.record_key, c._file, c._line,
@@ -60,4 +60,5 @@ SELECT
 FROM ev
 JOIN n ON n.person_id = ev.person_id
 JOIN registry_persons p ON p.person_id = ev.person_id
+JOIN m_watch mw ON mw.household_id = p.household_id
 WHERE p.household_id IS NOT NULL AND p.status <> 'dead'

@@ -15,7 +15,6 @@ WITH deaths AS (
     FROM death_registration d
     CROSS JOIN m_window w
     WHERE d.person_id IS NOT NULL
-      AND d.cancellation_date IS NULL
       AND d.death_date <= w.as_of
       AND d.death_date > w.year_ago
       AND (d.death_date > w.since_date OR d._ingest > w.last_ingest)

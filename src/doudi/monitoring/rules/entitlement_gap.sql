@@ -4,20 +4,18 @@
 -- severity: yellow
 -- route: town
 -- deadline_days: 20
--- suppress_days: 180
+-- suppress_days: 365
 -- reads: m_entitled, m_recipients, registry_households, m_window
 -- reference: 《社会救助暂行办法》；民发〔2021〕57号（主动发现）；DOMAIN.md §3、§8
 -- summary: 最近一次全市认定为{count}类救助对象，但未在保
--- description: 最近一次全市分层分类认定（政策引擎）认定家庭符合低保、低保边缘或刚性支出困难，
---  或有成员符合特困供养，而家庭（成员）并未领取相应待遇（低保、特困名册和本系统在保待遇中
---  都没有）。需上门核实并帮助申请（主动办理）。证据为认定结果。只在出现新的认定结果（认定基准日
+-- description: 最近一次全市分层分类认定（政策引擎）认定家庭符合低保，或有成员符合特困供养，
+--  而家庭并未领取相应待遇（低保、特困名册和本系统在保待遇中都没有）。低保边缘、刚性支出困难
+--  须本人申请认定，不在此预警（见 m_watch 的监测范围）。需上门核实并帮助申请（主动办理）。证据为认定结果。只在出现新的认定结果（认定基准日
 --  在本次检查期间）时检查。
 WITH got AS (
     SELECT household_id,
            max(CASE WHEN item IN ('dibao', 'single_person_dibao') THEN 1 ELSE 0 END) AS dibao,
-           max(CASE WHEN item = 'tekun' THEN 1 ELSE 0 END) AS tekun,
-           max(CASE WHEN item IN ('near_dibao', 'rigid_expense', 'dibao', 'tekun')
-                    THEN 1 ELSE 0 END) AS low_income
+           max(CASE WHEN item = 'tekun' THEN 1 ELSE 0 END) AS tekun
     FROM m_recipients
     GROUP BY household_id
 ),
@@ -25,8 +23,7 @@ gap AS (
     SELECT e.household_id, e.as_of, e.file,
            (CASE WHEN e.dibao AND coalesce(g.dibao, 0) = 0 THEN 1 ELSE 0 END)
            + (CASE WHEN e.has_tekun AND coalesce(g.tekun, 0) = 0 THEN 1 ELSE 0 END)
-           + (CASE WHEN (e.near_dibao OR e.rigid_expense) AND NOT coalesce(e.dibao, FALSE)
-                        AND coalesce(g.low_income, 0) = 0 THEN 1 ELSE 0 END) AS n,
+           AS n,
            e.monthly_benefit_yuan
     FROM m_entitled e
     LEFT JOIN got g ON g.household_id = e.household_id

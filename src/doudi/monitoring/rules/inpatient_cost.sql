@@ -6,11 +6,12 @@
 -- deadline_days: 10
 -- suppress_days: 90
 -- worsen: 1.5
--- reads: medical_inpatient, registry_persons, m_window, m_params
+-- reads: medical_inpatient, registry_persons, m_watch, m_window, m_params
 -- params: monitor.inpatient.self_paid_12m, monitor.inpatient.admissions_12m
 -- reference: 《社会救助暂行办法》第二十八条（医疗救助）；DOMAIN.md §8（医保大额、多次住院）
 -- summary: 近12个月住院{count}次，个人自付累计¥{amount}
--- description: 一个人近12个月（出院日期在基准日前一年内）住院结算的个人自付累计超过阈值，
+-- description: 低收入监测范围内家庭（见 m_watch）的成员，近12个月（出院日期在基准日前一年内）
+--  住院结算的个人自付累计超过阈值，
 --  或住院次数达到阈值。每当此人有新的住院结算入池时检查；证据为这一年的全部住院结算。
 --  自付累计再升至上次预警的1.5倍以上时，即使在抑制期内也再次预警。
 WITH stays AS (
@@ -47,6 +48,7 @@ SELECT
 FROM per_person a
 JOIN stays s ON s.person_id = a.person_id
 JOIN registry_persons p ON p.person_id = a.person_id
+JOIN m_watch mw ON mw.household_id = p.household_id
 JOIN m_params mp ON mp.county_code = p.county_code
 WHERE p.household_id IS NOT NULL
   AND p.status <> 'dead'

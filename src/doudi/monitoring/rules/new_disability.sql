@@ -5,11 +5,12 @@
 -- route: town
 -- deadline_days: 10
 -- suppress_days: 365
--- reads: disability_certificate, registry_persons, m_window, m_params
+-- reads: disability_certificate, registry_persons, m_watch, m_window, m_params
 -- params: monitor.disability.severe_grade, monitor.disability.mental_grade
 -- reference: 《关于进一步做好困难群众基本生活保障工作的通知》（重度残疾人单人保）；DOMAIN.md §3、§8
 -- summary: 新办残疾人证（{count}张）
--- description: 残联新发一个人的残疾人证（有效），等级为一、二级，或精神、智力残疾一至三级。
+-- description: 残联给低收入监测范围内家庭（见 m_watch）的成员新发残疾人证（有效），等级为一、
+--  二级，或精神、智力残疾一至三级。
 --  需核实是否符合重度残疾人单人保、困难残疾人生活补贴和重度残疾人护理补贴。
 SELECT
     p.household_id,
@@ -25,6 +26,7 @@ SELECT
 FROM disability_certificate d
 CROSS JOIN m_window w
 JOIN registry_persons p ON p.person_id = d.person_id
+JOIN m_watch mw ON mw.household_id = p.household_id
 JOIN m_params mp ON mp.county_code = p.county_code
 WHERE d.status = 'valid'
   AND d.issue_date <= w.as_of

@@ -14,7 +14,7 @@
 WITH d AS (
     SELECT x.person_id, x.death_date AS d, 'death_registration' AS src,
            x.record_key, x._file, x._line, x._ingest
-    FROM death_registration x WHERE x.cancellation_date IS NULL
+    FROM death_registration x
     UNION ALL
     SELECT x.person_id, x.death_date AS d, 'death_certificate' AS src,
            x.record_key, x._file, x._line, x._ingest

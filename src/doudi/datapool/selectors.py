@@ -3,6 +3,7 @@ quarantine, the review queue, and the facts returned to towns."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,12 +18,17 @@ from doudi.datapool.ingest import stored_schema
 from doudi.datapool.models import IngestFile, LinkReview, QuarantineRow, ReturnReceipt, StoreFile
 
 
-def pool_connection(*, threads: int | None = None) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection with every interface's views over the committed store files."""
+def pool_connection(
+    *, threads: int | None = None, only: Iterable[str] | None = None
+) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with every interface's views over the committed store files
+    (``only``: just these interfaces' views, which is faster to set up with many files)."""
+    wanted = None if only is None else frozenset(only)
     root = store.pool_root()
     files: dict[str, list[str]] = {}
     for interface, path in (
         StoreFile.objects.filter(ingest__status=IngestFile.Status.COMMITTED)
+        .filter(**({} if wanted is None else {"interface__in": wanted}))
         .order_by("id")
         .values_list("interface", "path")
     ):
@@ -34,7 +40,11 @@ def pool_connection(*, threads: int | None = None) -> duckdb.DuckDBPyConnection:
         con,
         root,
         files,
-        [(i.code, i.person_field or None, stored_schema(i)) for i in catalog],
+        [
+            (i.code, i.person_field or None, stored_schema(i))
+            for i in catalog
+            if wanted is None or i.code in wanted
+        ],
         unique=unique_interfaces(),
     )
     return con

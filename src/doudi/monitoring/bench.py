@@ -31,7 +31,6 @@ from pathlib import Path
 from doudi.config import bootstrap
 
 DAILY = re.compile(r"-(\d{4}-\d{2}-\d{2})\.[a-z]+$")
-ROLL_INTERFACES = ("dibao_roll", "tekun_roll", "low_income_roll", "relapse_watch")
 
 
 def _rss_mib() -> float:
@@ -43,6 +42,8 @@ def _interfaces() -> list[str]:
     from doudi.monitoring.engine.catalog import load_rules
 
     rules = load_rules(interfaces=frozenset(i.code for i in load_catalog()))
+    from doudi.monitoring.engine.run import ROLL_INTERFACES
+
     return sorted({i for r in rules for i in r.interfaces()} | set(ROLL_INTERFACES))
 
 
@@ -101,7 +102,7 @@ def _evaluate(window, tree, prior=None):  # type: ignore[no-untyped-def]
 
     rules = selectors.rules()
     t0 = time.perf_counter()
-    con = pool_connection()
+    con = pool_connection(only=selectors.pool_interfaces(rules))
     t1 = time.perf_counter()
     engine.prepare(
         con,

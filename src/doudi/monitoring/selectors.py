@@ -47,6 +47,12 @@ def rules() -> tuple[Rule, ...]:
     return load_rules(interfaces=frozenset(i.code for i in load_catalog()))
 
 
+def pool_interfaces(rules: Sequence[Rule]) -> set[str]:
+    """The pool interfaces a run over ``rules`` needs: those the rules read and the rolls the
+    framework builds ``m_recipients`` from."""
+    return {i for r in rules for i in r.interfaces()} | set(engine.ROLL_INTERFACES)
+
+
 def rule_get(code: str) -> Rule:
     for r in rules():
         if r.code == code:

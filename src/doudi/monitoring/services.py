@@ -123,7 +123,7 @@ def evaluate(
 
     t0 = time.perf_counter()
     registry_refresh()
-    con = pool_connection()
+    con = pool_connection(only=selectors.pool_interfaces(rules))
     engine.prepare(
         con,
         window=window,

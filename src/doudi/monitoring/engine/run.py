@@ -76,6 +76,8 @@ PRIOR_SCHEMA = pa.schema(
         ("magnitude", pa.float64()),
     ]
 )
+#: the civil-affairs rolls ``m_recipients`` is built from
+ROLL_INTERFACES = ("dibao_roll", "tekun_roll", "low_income_roll", "relapse_watch")
 #: how many evidence rows an alert keeps (the newest first); the count of all is kept too
 EVIDENCE_LIMIT = 20
 

@@ -46,6 +46,10 @@ def home(request: HttpRequest) -> HttpResponse:
             )
         prefix = access.jurisdiction_prefix(user) or ""
         context["recent_events"] = registry.recent_events_in(prefix=prefix)[:10]
+        if user.role != Role.CITY_ANALYST:
+            from doudi.monitoring import selectors as monitoring
+
+            context["alert_counts"] = monitoring.queue_counts(monitoring.alerts_for_user(user))
     elif user.role == Role.CARETAKER:
         context["assigned"] = registry.persons_visible_to(user).order_by("name")
     return render(request, "core/home.html", context)

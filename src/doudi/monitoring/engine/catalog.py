@@ -28,7 +28,7 @@ The SQL is one SELECT returning one row per piece of evidence with exactly these
 
 It may read the pool's current views (``<interface>``), ``registry_persons``,
 ``registry_households`` and the framework's tables: ``m_window`` (one row: ``as_of``,
-``since_date``, ``year_ago``, ``last_ingest``), ``m_params`` (one row a county: the parameters
+``since_date``, ``year_ago``, ``quarter_ago``, ``last_ingest``, ``as_of_ymd``, ``since_ymd``), ``m_params`` (one row a county: the parameters
 in force), ``m_recipients`` (who receives what now), ``m_entitled`` (the latest sweep) and
 ``m_watch`` (the households under low-income monitoring: recipients, the low-income rolls, the
 防止返贫 watch list, and households the latest sweep classified into a category or found with a

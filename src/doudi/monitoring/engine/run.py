@@ -104,6 +104,7 @@ class Window:
                 "as_of": pa.array([self.as_of], pa.date32()),
                 "since_date": pa.array([self.since], pa.date32()),
                 "year_ago": pa.array([year_ago], pa.date32()),
+                "quarter_ago": pa.array([self.as_of - dt.timedelta(days=92)], pa.date32()),
                 "last_ingest": pa.array([self.last_ingest], pa.int64()),
                 "as_of_ymd": pa.array([ymd(self.as_of)], pa.int32()),
                 "since_ymd": pa.array([ymd(self.since)], pa.int32()),

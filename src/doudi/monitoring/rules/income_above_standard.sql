@@ -11,10 +11,11 @@
 -- summary: 在保低保家庭人均月收入¥{amount}，已不低于低保标准
 -- description: 最近一次全市认定算出的在保低保家庭人均月收入（有数据可查），已不低于当地低保
 --  标准。须核实收入，符合条件的按渐退办理（默认6个月），不再符合的停发。只在出现新的认定结果
---  时检查。证据为认定结果。
+--  时检查。证据为认定结果。单人保（边缘家庭中的重度残疾人单独纳入低保）的家庭人均收入本就
+--  不低于标准，不在此预警。
 WITH recip_h AS (
     SELECT DISTINCT household_id FROM m_recipients
-    WHERE item IN ('dibao', 'single_person_dibao')
+    WHERE item = 'dibao'
 )
 SELECT
     e.household_id,

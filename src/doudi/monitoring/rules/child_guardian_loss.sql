@@ -11,7 +11,8 @@
 -- summary: 未成年子女的监护人死亡、服刑或重度残疾，家中已无其他有能力的监护人
 -- description: 户主或配偶（与户主关系为“子女”的未成年人的父母）新死亡、新入狱服刑或新办重度
 --  残疾人证，而家庭中的另一位父母不存在，或已死亡、正在服刑、重度残疾。该子女可能成为事实
---  无人抚养儿童或孤儿，须尽快上门核实。证据为触发事件的记录，预警落在子女身上。
+--  无人抚养儿童或孤儿，须尽快上门核实。人口库中登记为死亡、服刑、宣告失踪或强制隔离戒毒的
+--  另一位父母也视为不能履行监护。证据为触发事件的记录，预警落在子女身上。
 WITH minors AS (
     SELECT p.person_id, p.household_id
     FROM registry_persons p
@@ -43,7 +44,8 @@ incapable AS (
     SELECT d.person_id FROM death_registration d CROSS JOIN m_window w
     WHERE d.death_date <= w.as_of
     UNION
-    SELECT p.person_id FROM registry_persons p WHERE p.status = 'dead'
+    SELECT p.person_id FROM registry_persons p
+    WHERE p.status IN ('dead', 'prison', 'missing', 'drug_rehab')
     UNION
     SELECT x.person_id FROM prisoner x CROSS JOIN m_window w
     WHERE x.status = 'in_custody' AND x.admission_date <= w.as_of

@@ -11,6 +11,7 @@ BENCHES = {
     "linkage": "doudi.datapool.bench_linkage",
     "generate": "doudi.synth.cli",
     "policy": "doudi.policy.bench",
+    "monitor": "doudi.monitoring.bench",
 }
 
 

@@ -22,6 +22,7 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     "assess": ("doudi.policy.cli", "assess_main", "classify households described in JSON"),
     "sweep": ("doudi.policy.cli", "sweep_main", "classify every household of the registry"),
     "simulate": ("doudi.policy.cli", "simulate_main", "what-if: compare a policy change"),
+    "monitor": ("doudi.monitoring.cli", "main", "run the warning rules over the data pool"),
     "bench": ("doudi.config.bench", "main", "run a benchmark (ingest, linkage, generate)"),
     "manage": ("doudi.config.serve", "manage_main", "run a Django management command"),
 }

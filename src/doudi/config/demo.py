@@ -317,6 +317,24 @@ def build(*, persons: int, seed: int, data: Path) -> dict[str, object]:
         today=timezone.localdate(),
         progress=lambda s: print("  " + s, flush=True),
     )
+    from doudi.benefits.demo import seed as benefits_seed
+
+    print("正在建立待遇并生成一年的发放名册 / benefits and a year of payment rolls …", flush=True)
+    summary["benefits"] = benefits_seed(
+        today=timezone.localdate(), progress=lambda s: print("  " + s, flush=True)
+    )
+    from doudi.monitoring.demo import seed as monitoring_seed
+
+    print("正在进行一年的监测预警与处置 / a year of monitoring and alert handling …", flush=True)
+    summary["monitoring"] = monitoring_seed(
+        today=timezone.localdate(), progress=lambda s: print("  " + s, flush=True)
+    )
+    from doudi.cases.demo import seed as cases_seed
+
+    print("正在生成一年的一门受理办件 / a year of one-window cases …", flush=True)
+    summary["cases"] = cases_seed(
+        today=timezone.localdate(), progress=lambda s: print("  " + s, flush=True)
+    )
     summary["seconds"] = round(time.perf_counter() - t0, 1)
     return summary
 

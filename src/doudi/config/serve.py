@@ -37,12 +37,40 @@ def start_inline_worker() -> None:
     threading.Thread(target=worker.run, name="doudi-inline-worker", daemon=True).start()
 
 
+def start_scheduler() -> None:
+    """Queue the scheduled jobs (the nightly monitoring run) from a thread of this process.
+    ``DOUDI_SCHEDULER=0`` turns it off (e.g. where cron runs ``doudi monitor``)."""
+    import os
+    import threading
+    import time
+
+    if os.environ.get("DOUDI_SCHEDULER", "1") == "0":
+        return
+
+    def loop() -> None:
+        from django.db import close_old_connections
+
+        from doudi.monitoring.schedule import tick
+
+        while True:
+            try:
+                tick()
+            except Exception as exc:  # noqa: BLE001 - a failed tick is retried next minute
+                print(f"定时任务出错 / scheduler error: {exc}", flush=True)
+            finally:
+                close_old_connections()
+            time.sleep(60)
+
+    threading.Thread(target=loop, name="doudi-scheduler", daemon=True).start()
+
+
 def serve(*, host: str, port: int, threads: int) -> None:
     from waitress import serve as waitress_serve
 
     from doudi.config.wsgi import application
 
     start_inline_worker()
+    start_scheduler()
 
     print(f"doudi 正在运行 / serving on http://{host}:{port}/  (Ctrl+C 停止 / to stop)", flush=True)
     waitress_serve(application, host=host, port=port, threads=threads, ident="doudi")

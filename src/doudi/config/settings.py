@@ -32,6 +32,9 @@ INSTALLED_APPS = [
     "doudi.registry",
     "doudi.datapool",
     "doudi.policy",
+    "doudi.benefits",
+    "doudi.monitoring",
+    "doudi.cases",
 ]
 
 MIDDLEWARE = [

@@ -16,6 +16,9 @@ urlpatterns = [
     path("system/", include("doudi.core.urls")),
     path("pool/", include("doudi.datapool.urls")),
     path("policy/", include("doudi.policy.urls")),
+    path("benefits/", include("doudi.benefits.urls")),
+    path("monitoring/", include("doudi.monitoring.urls")),
+    path("cases/", include("doudi.cases.urls")),
     path("api/v1/", api.urls),
 ]
 

@@ -131,6 +131,9 @@ def _handle(alert, *, clerk, rng: random.Random, today: dt.date, stats: dict[str
         else:
             outcome = "no_action"
             kwargs = {"note": rng.choice(NO_ACTION["reverse"])}
+    elif roll < 0.32 and alert.household_id in stats.get("households", set()):
+        outcome = "no_action"
+        kwargs = {"note": "该家庭已有在办的救助申请，并入办理"}
     elif roll < 0.32:
         outcome = "application_opened"
         kwargs = {
@@ -145,7 +148,12 @@ def _handle(alert, *, clerk, rng: random.Random, today: dt.date, stats: dict[str
         kwargs = {"note": rng.choice(NO_ACTION["risk"])}
     alert.refresh_from_db()
     try:
-        services.alert_close(actor=clerk, alert=alert, outcome=outcome, today=close_on, **kwargs)
+        closed = services.alert_close(
+            actor=clerk, alert=alert, outcome=outcome, today=close_on, **kwargs
+        )
+        if closed.outcome_ref.startswith("case:"):
+            stats.setdefault("opened", {})[int(closed.outcome_ref[5:])] = close_on
+            stats.setdefault("households", set()).add(alert.household_id)
     except (ValidationError, PermissionDenied) as exc:
         stats.setdefault("errors", []).append(f"{alert.rule} {outcome}: {exc}"[:200])  # type: ignore[attr-defined]
         services.alert_close(
@@ -193,6 +201,15 @@ def seed(*, today: dt.date, progress: Callable[[str], None] = print) -> dict[str
                 if clerk is None or rng.random() < 0.07:  # never handled: overdue, escalated
                     continue
                 _handle(alert, clerk=clerk, rng=rng, today=today, stats=stats)
+    opened = stats.pop("opened", {})
+    stats.pop("households", None)
+    if opened:
+        from doudi.cases.demo import age_applications
+
+        progress("由预警发起的救助申请 / applications opened from alerts")
+        with transaction.atomic():
+            age_applications(today=today, opened=opened)
+    errors = stats.pop("errors", [])
     progress("今日监测 / today's run")
     run = monitor_run(actor=None, as_of=today)
     raised += run.summary.get("raised", 0)
@@ -200,6 +217,8 @@ def seed(*, today: dt.date, progress: Callable[[str], None] = print) -> dict[str
         "runs": len(months) + 1,
         "raised": raised,
         "outcomes": stats,
+        "applications_from_alerts": len(opened),
+        "not_closed_as_planned": len(errors),
         "open": Alert.objects.exclude(status="closed").count(),
         "seconds": round(time.perf_counter() - t0, 1),
     }

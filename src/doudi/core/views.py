@@ -47,9 +47,12 @@ def home(request: HttpRequest) -> HttpResponse:
         prefix = access.jurisdiction_prefix(user) or ""
         context["recent_events"] = registry.recent_events_in(prefix=prefix)[:10]
         if user.role != Role.CITY_ANALYST:
+            from doudi.cases import selectors as cases
             from doudi.monitoring import selectors as monitoring
 
             context["alert_counts"] = monitoring.queue_counts(monitoring.alerts_for_user(user))
+            tabs = cases.queue_tabs(user=user, today=timezone.localdate())
+            context["case_counts"] = {k: v["count"] for k, v in tabs.items()}
     elif user.role == Role.CARETAKER:
         context["assigned"] = registry.persons_visible_to(user).order_by("name")
     return render(request, "core/home.html", context)

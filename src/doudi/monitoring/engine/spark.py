@@ -28,20 +28,28 @@ Spark computes what DuckDB does:
 - ``CAST(<double> AS DECIMAL(p, s))`` rounds ``x * 10^s`` (computed in double) half away from zero
   on DuckDB, while Spark rounds the shortest decimal text of ``x`` half up: 26000.024999999998 (a
   household's 156000.15 yuan over six members) is 26000.03 on DuckDB and 26000.02 on Spark. The
-  cast becomes ``CAST(CAST(round(x * 10^s, 0) AS DECIMAL(p, 0)) * 10^-s AS DECIMAL(p, s))``, which
-  also fails where DuckDB fails (more than ``p`` digits). Which casts read a double is found by
-  ``sqlglot``'s type annotation over the tables' DuckDB types; a cast to DECIMAL of an operand
-  whose type cannot be determined is refused (cast it to DOUBLE or DECIMAL first).
+  cast becomes ``CAST(CAST(round(x * 10^s, 0) AS DECIMAL(p, 0)) * 10^-s AS DECIMAL(p, s))``
+  (Spark's ``round`` of a double is exact half away from zero), which also fails where DuckDB
+  fails (more than ``p`` digits).
+- ``CAST(<double> AS BIGINT)`` (any integer type) rounds half to even on DuckDB and
+  ``CAST(<decimal> AS BIGINT)`` half away from zero; Spark truncates both: ``bround(x, 0)`` and
+  ``round(x, 0)`` go in first.
 - ``DECIMAL`` without precision is DECIMAL(18, 3) on DuckDB and DECIMAL(10, 0) on Spark: written
   out as (18, 3).
 
-Everything else the rules use means the same on both, as transpiled: ``x - INTERVAL 365 DAY``
+Which casts read a double or a decimal is found by ``sqlglot``'s type annotation over the tables'
+DuckDB types (the query is qualified first: every column with its table; that also gives the
+columns to export). A cast to DECIMAL or to an integer of an operand whose type cannot be
+determined is refused: cast it to a definite type first.
+
+Everything else the rules use means the same on both, as transpiled: ``x - INTERVAL 183 DAY``
 (a TIMESTAMP on DuckDB, a DATE on Spark: the same comparisons with dates), ``year()``,
 ``substr``, ``length``, ``row_number()`` windows, correlated ``[NOT] EXISTS``, ``NOT IN
 (subquery)`` (NULL-aware on both), ``UNION`` / ``UNION ALL``, CASE, COALESCE, three-valued logic;
-integer overflow and ``CAST('x' AS INTEGER)`` are errors on both (ANSI mode). The one difference
-left is division by zero: infinity or NaN on DuckDB, an error on Spark (the rules divide by counts
-of at least one and by constants). After each rule Spark's result types are checked against
+integer overflow and ``CAST('x' AS INTEGER)`` are errors on both (ANSI mode). Differences left,
+which no rule meets: division by zero (infinity or NaN on DuckDB, an error on Spark; the rules
+divide by counts of at least one and by constants) and text such as ``'2.5'`` cast to an integer
+(3 on DuckDB, an error on Spark). After each rule Spark's result types are checked against
 DuckDB's (same kind: integer, decimal of the same scale, floating point, text, date, ...), so a
 construct that silently changes meaning fails instead, naming the rule.
 
@@ -234,8 +242,9 @@ def spark_sql(rule: Rule, schema: Schema) -> tuple[str, dict[str, set[str]]]:
     tree = sqlglot.parse_one(rule.sql, read="duckdb")
     _explicit_decimals(tree)
     _float_division(tree)
-    tree = qualify(tree, schema={k: dict(v) for k, v in schema.items()}, dialect="duckdb")
-    tree = annotate_types(tree, schema={k: dict(v) for k, v in schema.items()}, dialect="duckdb")
+    tables = {k: dict(v) for k, v in schema.items()}
+    tree = qualify(tree, schema=tables, dialect="duckdb")
+    tree = annotate_types(tree, schema=tables, dialect="duckdb")
     columns = _columns_read(tree)
     _numeric_casts(tree)
     return tree.sql(dialect="spark"), columns
@@ -351,6 +360,14 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def _export(column: str, duckdb_type: str) -> str:
+    """A column as it goes to Parquet: DuckDB writes 128-bit integers as DOUBLE, so those go as
+    DECIMAL(38, 0) (exact); every other type keeps its Parquet logical type."""
+    if duckdb_type.upper() in ("HUGEINT", "UHUGEINT"):
+        return f"CAST({_quote(column)} AS DECIMAL(38, 0)) AS {_quote(column)}"
+    return _quote(column)
+
+
 def run_rules_spark(
     con: duckdb.DuckDBPyConnection,
     rules: Sequence[Rule],
@@ -395,8 +412,8 @@ def run_rules_spark(
                 path = work / "in" / f"{i:03d}.parquet"
                 path.parent.mkdir(exist_ok=True)
                 con.execute(
-                    f"COPY (SELECT {', '.join(_quote(c) for c in cols)} FROM {_quote(table)}) "
-                    f"TO {_literal(str(path))} (FORMAT parquet)"
+                    f"COPY (SELECT {', '.join(_export(c, schema[table][c]) for c in cols)} "
+                    f"FROM {_quote(table)}) TO {_literal(str(path))} (FORMAT parquet)"
                 )
                 spark.read.parquet(str(path)).createOrReplaceTempView(table)
             for i, rule in enumerate(rules, 1):

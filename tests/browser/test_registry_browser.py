@@ -63,6 +63,8 @@ def test_village_worker_phone_layout(phone, live_server, users, town_households)
     assert phone.locator(".sidebar").is_hidden()
     phone.get_by_role("button", name="菜单").click()
     assert phone.locator(".sidebar").is_visible()
+    phone.get_by_role("button", name="菜单").click()  # fold it away again to reach the page
+    assert phone.locator(".sidebar").is_hidden()
     link = phone.locator(".cards a").first
     box = link.bounding_box()
     assert box is not None and box["height"] >= 44 and box["width"] <= 360

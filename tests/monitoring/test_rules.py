@@ -261,13 +261,14 @@ def test_inpatient_cost(home, feed, monitor, users):
     c["15000_zhifu"] = home(village=ZF)
     seeds = {k: home() for k in ["same", "worse", "slightly_worse", "outside"]}
     watched(feed, *c.values(), *seeds.values())
-    # outside the range: not on any roll or list, and the sweep found an income above twice the
-    # 低保 standard (the range takes in those at or below it)
+    # outside the range: not on any roll or list, and the sweep found an income above both
+    # monitor.watch.income_multiplier (1) times the 低保 standard and the 低保边缘 line (1.5 times:
+    # a near-dibao household is in the range by its category)
     c["not_watched"] = home()
-    c["income_twice_standard"] = home()
-    c["income_above_twice_standard"] = home()
-    declare(c["income_twice_standard"], "2138.00")
-    declare(c["income_above_twice_standard"], "2138.01")
+    c["income_at_range"] = home()
+    c["income_above_range"] = home()
+    declare(c["income_at_range"], "1069.00")
+    declare(c["income_above_range"], "1604.00")
     sweep()
     p = {k: h.people[0] for k, h in {**c, **seeds}.items()}
     dead(p["dead"])
@@ -291,7 +292,7 @@ def test_inpatient_cost(home, feed, monitor, users):
         stay(p["15000_zhifu"], DAY, "15000"),
         *[
             stay(p[k], DAY, "20000.01")
-            for k in [*seeds, "not_watched", "income_twice_standard", "income_above_twice_standard"]
+            for k in [*seeds, "not_watched", "income_at_range", "income_above_range"]
         ],
     ]
     feed("medical_inpatient", stays)
@@ -299,7 +300,7 @@ def test_inpatient_cost(home, feed, monitor, users):
 
     assert alerted("inpatient_cost", c) == {
         "over_limit", "summed_over", "three_stays", "third_after_year_ago", "15000_zhifu",
-        "income_twice_standard",
+        "income_at_range",
     }  # fmt: skip
     a = alert_of("inpatient_cost", c["over_limit"])
     assert (a.severity, a.kind, a.person_id) == ("orange", "risk", p["over_limit"].pk)

@@ -6,13 +6,13 @@
 -- deadline_days: 3
 -- suppress_days: 30
 -- worsen: 1.01
--- reads: disaster_loss, weather_warning, registry_persons, registry_households, m_watch, m_window, m_params
+-- reads: disaster_loss, weather_warning, registry_persons, registry_households, m_watch, m_recipients, m_window, m_params
 -- params: monitor.weather.min_level
 -- reference: 《自然灾害救助条例》；DOMAIN.md §8、§9（灾害和极端天气探访）
 -- summary: 低收入家庭受灾或所在区域发布极端天气预警（级别{magnitude}）
 -- description: 低收入监测范围内家庭（见 m_watch：在保对象、低收入名册、防止返贫监测户、认定为
---  低收入的家庭）的成员报告了灾害损失，或家庭所在区域（按区划代码前缀）发布了红色气象预警
---  （级别可调）。30天内同一家庭不重复预警，除非灾情更重。
+--  低收入的家庭）的成员报告了灾害损失；或在保低保、特困、单人保家庭所在区域（按区划代码前缀）
+--  发布了红色气象预警（级别可调），须探访确认安全。30天内同一家庭不重复预警，除非灾情更重。
 --  须在3个工作日内探访，确认安全和基本生活。灾害损失的级别：房屋倒塌5、严重损坏4、其他3；
 --  气象预警按颜色：红4、橙3、黄2、蓝1。
 WITH low AS (
@@ -46,7 +46,10 @@ hit_weather AS (
     FROM warn wa
     JOIN registry_households h
       ON substr(h.village_code, 1, length(wa.region_code)) = wa.region_code
-    JOIN low ON low.household_id = h.household_id
+    JOIN (
+        SELECT DISTINCT household_id FROM m_recipients
+        WHERE item IN ('dibao', 'tekun', 'single_person_dibao')
+    ) rc ON rc.household_id = h.household_id
     JOIN m_params mp ON mp.county_code = h.county_code
     WHERE wa.lvl >= mp.weather_min_level
 )

@@ -182,3 +182,25 @@ def test_overdue_alerts_escalate_to_the_county(town_households, feed, monitor, w
     alert.refresh_from_db()
     assert alert.escalated
     assert alerts_escalate_overdue(today=alert.deadline + dt.timedelta(days=2)) == 0
+
+
+def test_nightly_incremental_run_reads_only_the_touched_households(
+    town_households, feed, monitor, watch
+):
+    """Everything ingested before the last run arrived by its date, so tonight's run may read
+    only the households with new rows; the result is the same as a full read."""
+    from django.utils import timezone
+
+    from doudi.monitoring.models import Alert
+
+    today = timezone.localdate()
+    qy, fx = town_households["qy"], town_households["fx"]
+    watch(qy, today - dt.timedelta(days=200))
+    watch(fx, today - dt.timedelta(days=200))
+    first = monitor(today, since=today - dt.timedelta(days=30))
+    assert first.summary["raised"] == 0
+    feed("disability_certificate", [_disability(person_of(fx), today)])
+    second = monitor(today)
+    assert second.mode == "incremental" and second.summary["scoped"] is True
+    assert second.summary["rules"]["new_disability"]["new"] == 1
+    assert Alert.objects.get().household_id == fx.pk

@@ -102,7 +102,11 @@ def _evaluate(window, tree, prior=None):  # type: ignore[no-untyped-def]
 
     rules = selectors.rules()
     t0 = time.perf_counter()
-    con = pool_connection(only=selectors.pool_interfaces(rules))
+    con = pool_connection(
+        only=selectors.pool_interfaces(rules),
+        scope_after_ingest=window.last_ingest if window.scoped else None,
+        unscoped=engine.ROLL_INTERFACES,
+    )
     t1 = time.perf_counter()
     engine.prepare(
         con,
@@ -207,7 +211,8 @@ def main(argv: Sequence[str]) -> int:
             "seconds": round(time.perf_counter() - t, 1),
         }
         day = dt.date.fromisoformat(last) if last else as_of + dt.timedelta(days=1)
-        inc_window = engine.Window(as_of=day, since=as_of, last_ingest=max_ingest)
+        # the nightly case: the history arrived before the full run, the day's files after it
+        inc_window = engine.Window(as_of=day, since=as_of, last_ingest=max_ingest, scoped=True)
         _, inc = _evaluate(inc_window, tree, prior=prior)
         inc["peak_rss_mib"] = _rss_mib()
         out["incremental"] = inc

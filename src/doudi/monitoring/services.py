@@ -78,8 +78,14 @@ def run_window(*, as_of: dt.date, since: dt.date | None) -> tuple[engine.Window,
     if last is None:
         start = as_of - dt.timedelta(days=FIRST_RUN_DAYS)
         return engine.Window(as_of=as_of, since=start, last_ingest=max_ingest), "full", max_ingest
+    from doudi.datapool.models import IngestFile
+
+    arrived = IngestFile.objects.filter(
+        status=IngestFile.Status.COMMITTED, id__lte=last.max_ingest
+    ).aggregate(m=Max("received_at"))["m"]
+    scoped = arrived is None or timezone.localdate(arrived) <= last.as_of
     return (
-        engine.Window(as_of=as_of, since=last.as_of, last_ingest=last.max_ingest),
+        engine.Window(as_of=as_of, since=last.as_of, last_ingest=last.max_ingest, scoped=scoped),
         "incremental",
         max_ingest,
     )
@@ -123,7 +129,11 @@ def evaluate(
 
     t0 = time.perf_counter()
     registry_refresh()
-    con = pool_connection(only=selectors.pool_interfaces(rules))
+    con = pool_connection(
+        only=selectors.pool_interfaces(rules),
+        scope_after_ingest=window.last_ingest if window.scoped else None,
+        unscoped=engine.ROLL_INTERFACES,
+    )
     engine.prepare(
         con,
         window=window,
@@ -221,6 +231,7 @@ def monitor_run(
         "as_of": as_of.isoformat(),
         "since": window.since.isoformat(),
         "mode": mode,
+        "scoped": window.scoped,
         "engine": engine_name,
         "rows_scanned": ev["scanned"],
         "raised": counts["new"],

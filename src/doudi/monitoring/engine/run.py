@@ -90,6 +90,10 @@ class Window:
     as_of: dt.date
     since: dt.date
     last_ingest: int
+    #: an incremental run may read only the households touched by rows ingested after
+    #: ``last_ingest``: true when everything ingested up to it arrived by ``since`` (so no older
+    #: row can hold an event dated after ``since``)
+    scoped: bool = False
 
     def table(self) -> pa.Table:
         def ymd(d: dt.date) -> int:

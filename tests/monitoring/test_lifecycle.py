@@ -220,3 +220,37 @@ def test_death_of_a_dibao_recipient_stops_the_benefit_from_next_month(
     assert not benefit_selectors.household_benefits(
         household_id=household.pk, as_of=dt.date(2026, 4, 1)
     )
+
+
+def test_application_opened_from_an_alert_links_to_the_case(alert, users, client):
+    """主动发现 → 主动办理: the outcome opens an application for the household (origin alert),
+    the alert links to it, and the city's proactive figures count it."""
+    from django.urls import reverse
+
+    from doudi.cases import selectors as case_selectors
+    from doudi.monitoring import services
+    from doudi.monitoring.selectors import proactive_services
+
+    clerk = users["clerk"]
+    services.alert_visit_record(
+        actor=clerk, alert=alert, visit_date=AS_OF, visitors="甲、乙", findings="收入骤降"
+    )
+    services.alert_close(
+        actor=clerk,
+        alert=alert,
+        outcome="application_opened",
+        items=["single_person_dibao"],
+        note="帮助申请单人保",
+        today=AS_OF,
+    )
+    alert.refresh_from_db()
+    assert alert.outcome_ref.startswith("case:")
+    app_id = int(alert.outcome_ref[5:])
+    outcomes = case_selectors.proactive_outcomes()
+    assert [o["application_id"] for o in outcomes] == [app_id]
+    assert outcomes[0]["alert_ref"] == f"alert:{alert.pk}"
+    figures = proactive_services()
+    assert figures["total"]["opened"] == 1 and figures["total"]["approved"] == 0
+    client.force_login(clerk)
+    page = client.get(reverse("monitoring:alert", args=[alert.pk])).content.decode()
+    assert reverse("cases:application", args=[app_id]) in page

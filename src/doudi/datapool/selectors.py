@@ -22,15 +22,16 @@ def pool_connection(
     *,
     threads: int | None = None,
     only: Iterable[str] | None = None,
-    scope_after_ingest: int | None = None,
+    scope_ingests: Iterable[int] | None = None,
     unscoped: Iterable[str] = (),
 ) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with every interface's views over the committed store files
     (``only``: just these interfaces' views, which is faster to set up with many files).
 
-    ``scope_after_ingest``: restrict the person interfaces' views (all but ``unscoped``) to the
-    households touched by the rows ingested after that batch: every row of every member of a
-    household with a new row, plus the rows without a valid ID number (they may link to anyone).
+    ``scope_ingests``: restrict the person interfaces' views (all but ``unscoped``) to the
+    households touched by the rows of those ingest batches (a job's new data): every row of every
+    member of a household with a new row, plus the rows without a valid ID number (they may link
+    to anyone).
     An incremental job then reads those households' whole history and nothing else. The scope
     is the temp table ``pool_scope_ids`` (``id_index``); ``pool_scope_persons`` counts them."""
     wanted = None if only is None else frozenset(only)
@@ -57,13 +58,13 @@ def pool_connection(
         ],
         unique=unique_interfaces(),
     )
-    if scope_after_ingest is not None:
-        _restrict_to_scope(con, root, files, scope_after_ingest, frozenset(unscoped), wanted)
+    if scope_ingests is not None:
+        _restrict_to_scope(con, root, files, set(scope_ingests), frozenset(unscoped), wanted)
     return con
 
 
 def _restrict_to_scope(  # type: ignore[no-untyped-def]
-    con, root: Path, files: dict[str, list[str]], after: int, unscoped, wanted
+    con, root: Path, files: dict[str, list[str]], ingests: set[int], unscoped, wanted
 ) -> None:
     person_codes = {
         i.code
@@ -73,7 +74,7 @@ def _restrict_to_scope(  # type: ignore[no-untyped-def]
     delta = list(
         StoreFile.objects.filter(
             ingest__status=IngestFile.Status.COMMITTED,
-            ingest_id__gt=after,
+            ingest_id__in=ingests,
             interface__in=person_codes,
         ).values_list("path", flat=True)
     )
@@ -82,15 +83,16 @@ def _restrict_to_scope(  # type: ignore[no-untyped-def]
         new_ids = f"SELECT DISTINCT id_index FROM read_parquet({paths}, union_by_name = true)"
     else:
         new_ids = "SELECT CAST(NULL AS VARCHAR) AS id_index WHERE FALSE"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE pool_scope_new AS {new_ids}")
     con.execute(
-        f"""
+        """
         CREATE OR REPLACE TEMP TABLE pool_scope_ids AS
         WITH hh AS (
             SELECT DISTINCT p.household_id
-            FROM registry_persons p JOIN ({new_ids}) n ON n.id_index = p.id_index
+            FROM registry_persons p JOIN pool_scope_new n ON n.id_index = p.id_index
             WHERE p.household_id IS NOT NULL
         )
-        SELECT DISTINCT id_index FROM ({new_ids}) WHERE id_index IS NOT NULL
+        SELECT id_index FROM pool_scope_new WHERE id_index IS NOT NULL
         UNION
         SELECT p.id_index FROM registry_persons p JOIN hh ON hh.household_id = p.household_id
         """
@@ -99,11 +101,14 @@ def _restrict_to_scope(  # type: ignore[no-untyped-def]
         paths = [str(root / f) for f in files.get(code, [])]
         if not paths:
             continue
+        src = f"read_parquet({store._sql_list(paths)}, union_by_name = true)"
+        # two scans rather than one OR: the first is a semi-join on the scope (a hash probe),
+        # the second the few rows whose ID number is missing or invalid
         con.execute(
-            f"CREATE OR REPLACE TEMP VIEW {code}_all AS SELECT * FROM "
-            f"read_parquet({store._sql_list(paths)}, union_by_name = true) "
-            "WHERE id_index IN (SELECT id_index FROM pool_scope_ids) "
-            "OR id_index IS NULL OR NOT coalesce(id_valid, FALSE)"
+            f"CREATE OR REPLACE TEMP VIEW {code}_all AS "
+            f"SELECT * FROM {src} WHERE id_index IN (SELECT id_index FROM pool_scope_ids) "
+            f"UNION ALL SELECT * FROM {src} "
+            "WHERE id_index IS NULL OR NOT coalesce(id_valid, FALSE)"
         )
 
 

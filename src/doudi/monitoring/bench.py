@@ -94,7 +94,7 @@ def _build(city: Path, jobs: int, out: dict[str, object]) -> list[tuple[str, Pat
     return last_day
 
 
-def _evaluate(window, tree, prior=None):  # type: ignore[no-untyped-def]
+def _evaluate(window, tree, prior=None, scope=None):  # type: ignore[no-untyped-def]
     """The engine part of a run, timed per phase (no Django models written)."""
     from doudi.datapool.selectors import pool_connection
     from doudi.monitoring import selectors
@@ -104,7 +104,7 @@ def _evaluate(window, tree, prior=None):  # type: ignore[no-untyped-def]
     t0 = time.perf_counter()
     con = pool_connection(
         only=selectors.pool_interfaces(rules),
-        scope_after_ingest=window.last_ingest if window.scoped else None,
+        scope_ingests=scope if window.scoped else None,
         unscoped=engine.ROLL_INTERFACES,
     )
     t1 = time.perf_counter()
@@ -203,8 +203,11 @@ def main(argv: Sequence[str]) -> int:
         )
         t = time.perf_counter()
         rows = 0
+        day_ingests = []
         for code, path in last_day:
-            rows += ingest_file(code, path, options=IngestOptions(probabilistic=False)).rows
+            f = ingest_file(code, path, options=IngestOptions(probabilistic=False))
+            rows += f.rows
+            day_ingests.append(f.pk)
         out["daily_ingest"] = {
             "files": len(last_day),
             "rows": rows,
@@ -213,7 +216,7 @@ def main(argv: Sequence[str]) -> int:
         day = dt.date.fromisoformat(last) if last else as_of + dt.timedelta(days=1)
         # the nightly case: the history arrived before the full run, the day's files after it
         inc_window = engine.Window(as_of=day, since=as_of, last_ingest=max_ingest, scoped=True)
-        _, inc = _evaluate(inc_window, tree, prior=prior)
+        _, inc = _evaluate(inc_window, tree, prior=prior, scope=day_ingests)
         inc["peak_rss_mib"] = _rss_mib()
         out["incremental"] = inc
     print(json.dumps(out, ensure_ascii=False, default=str))

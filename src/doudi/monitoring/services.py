@@ -50,6 +50,16 @@ def _deadline(start: dt.date, days: int) -> tuple[dt.date, bool]:
 # ------------------------------------------------------------------ runs
 
 
+def _ingests_after(last: int) -> list[int]:
+    from doudi.datapool.models import IngestFile
+
+    return list(
+        IngestFile.objects.filter(status=IngestFile.Status.COMMITTED, id__gt=last).values_list(
+            "id", flat=True
+        )
+    )
+
+
 def _max_ingest() -> int:
     from doudi.datapool.models import IngestFile
 
@@ -131,7 +141,7 @@ def evaluate(
     registry_refresh()
     con = pool_connection(
         only=selectors.pool_interfaces(rules),
-        scope_after_ingest=window.last_ingest if window.scoped else None,
+        scope_ingests=_ingests_after(window.last_ingest) if window.scoped else None,
         unscoped=engine.ROLL_INTERFACES,
     )
     engine.prepare(

@@ -238,6 +238,7 @@ def run_rules(
     seconds: dict[str, float] = {}
     rows: dict[str, int] = {}
     parts = []
+    share_views(con, rules)
     for i, rule in enumerate(rules, 1):
         if progress:
             progress(f"规则 {i}/{len(rules)}：{rule.name} / rule {rule.code}")
@@ -251,6 +252,22 @@ def run_rules(
     union = " UNION ALL ".join(parts) if parts else _empty_hits_sql()
     con.execute(f"CREATE OR REPLACE TEMP TABLE m_hits AS {union}")
     return seconds, rows
+
+
+def share_views(con: duckdb.DuckDBPyConnection, rules: Sequence[Rule]) -> list[str]:
+    """Compute once the current rows of each pool interface that two or more rules read (the
+    view ranks record versions and links persons: at city scale that is most of a rule's
+    cost), and point the view at the result for the rest of the run."""
+    uses: dict[str, int] = {}
+    for rule in rules:
+        for code in rule.interfaces():
+            if not code.startswith("registry_"):
+                uses[code] = uses.get(code, 0) + 1
+    shared = sorted(code for code, n in uses.items() if n >= 2)
+    for code in shared:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _shared_{code} AS SELECT * FROM {code}")
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {code} AS SELECT * FROM _shared_{code}")
+    return shared
 
 
 def _empty_hits_sql() -> str:

@@ -479,7 +479,11 @@ class _History:
         state = None
         notice_until = None
         forced_decision = None
-        if benefit is not None and item.code in ("dibao", "tekun", "single_person_dibao"):
+        if (
+            benefit is not None
+            and benefit.start_month is not None
+            and item.code in ("dibao", "tekun", "single_person_dibao")
+        ):
             forced_decision = benefit.start_month - dt.timedelta(days=1)
             while not workdays.is_working_day(forced_decision):
                 forced_decision -= dt.timedelta(days=1)
@@ -662,8 +666,9 @@ class _History:
             fields["action"] = "start"
             if benefit is not None:
                 fields["monthly_amount"] = benefit.monthly_amount
-                fields["benefit_ref"] = f"benefit:{benefit.pk}"
-                fields["start_month"] = benefit.start_month
+                if benefit.pk is not None:
+                    fields["benefit_ref"] = f"benefit:{benefit.pk}"
+                    fields["start_month"] = benefit.start_month
             elif item.paid:
                 fields["monthly_amount"] = Decimal(rng.randint(300, 1600))
             if item.code in ("dibao", "single_person_dibao"):
@@ -723,6 +728,9 @@ def age_applications(*, today: dt.date, opened: dict[int, dt.date]) -> int:
     accepted on ``opened[application_id]``: accepted on that day, each case walked through its
     item's steps as the history above does (decided, or still at the step reached by today),
     documents received. Returns the number of cases aged."""
+    from types import SimpleNamespace
+
+    from doudi.benefits import services as benefit_services
     from doudi.cases.models import (
         Appeal,
         Application,
@@ -734,6 +742,7 @@ def age_applications(*, today: dt.date, opened: dict[int, dt.date]) -> int:
     )
 
     history = _History(today=today)
+    rng = random.Random(SEED + 1)
     n = 0
     for app in Application.objects.filter(pk__in=list(opened)).prefetch_related("cases"):
         day = opened[app.pk]
@@ -742,8 +751,31 @@ def age_applications(*, today: dt.date, opened: dict[int, dt.date]) -> int:
             status=Document.Status.RECEIVED, received_on=day, due_on=None
         )
         for case in app.cases.all():
-            sim = history._simulate(history.items[case.item], day, app.region_id, None)
-            for key, value in sim["fields"].items():
+            # a monthly benefit found through an alert is approved about two times in three:
+            # the stand-in carries the amount; the real benefit starts the month after the
+            # simulated decision
+            stand_in = None
+            if case.item in ("dibao", "single_person_dibao", "tekun") and rng.random() < 0.65:
+                amount = Decimal(rng.randint(300, 1100) if case.item != "tekun" else 1500)
+                stand_in = SimpleNamespace(monthly_amount=amount, pk=None, start_month=None)
+            sim = history._simulate(history.items[case.item], day, app.region_id, stand_in)
+            fields = sim["fields"]
+            if stand_in is not None and fields.get("state") == "approved":
+                decided = fields["decided_on"]
+                start = (decided.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+                benefit = benefit_services.benefit_start(
+                    actor=None,
+                    household=app.household,
+                    item=case.item,
+                    person=case.person,
+                    monthly_amount=stand_in.monthly_amount,
+                    start_month=start,
+                    case_ref=f"case:{case.pk}",
+                    reason="主动发现，经申请审批",
+                )
+                fields["start_month"] = start
+                fields["benefit_ref"] = f"benefit:{benefit.pk}"
+            for key, value in fields.items():
                 setattr(case, key, value)
             case.save()
             CaseStep.objects.filter(case=case).delete()

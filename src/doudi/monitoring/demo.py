@@ -131,16 +131,16 @@ def _handle(alert, *, clerk, rng: random.Random, today: dt.date, stats: dict[str
         else:
             outcome = "no_action"
             kwargs = {"note": rng.choice(NO_ACTION["reverse"])}
-    elif roll < 0.32 and alert.household_id in stats.get("households", set()):
+    elif roll < 0.14 and alert.household_id in stats.get("households", set()):
         outcome = "no_action"
         kwargs = {"note": "该家庭已有在办的救助申请，并入办理"}
-    elif roll < 0.32:
+    elif roll < 0.14:
         outcome = "application_opened"
         kwargs = {
             "items": RISK_ITEMS.get(alert.rule, ["temporary_expense"]),
             "note": "主动发现，帮助申请",
         }
-    elif roll < 0.55:
+    elif roll < 0.36:
         outcome = "referred"
         kwargs = {"note": REFERRALS.get(alert.rule, "转介相关部门")}
     else:

@@ -1,5 +1,6 @@
-"""The nightly monitoring run: once a day after ``DOUDI_NIGHTLY_HOUR`` (default 2 o'clock, local
-time), an incremental run over the day's new data is queued as a background task. ``doudi serve``
+"""The nightly jobs: once a day after ``DOUDI_NIGHTLY_HOUR`` (default 2 o'clock, local time), an
+incremental monitoring run over the day's new data, and the escalation of overdue one-window
+cases to their county, are queued as background tasks. ``doudi serve``
 checks every minute (``tick``); an installation that runs ``doudi worker`` separately can call
 ``doudi monitor`` from cron instead."""
 
@@ -35,4 +36,8 @@ def tick(now: dt.datetime | None = None) -> int | None:
         mode=MonitorRun.Mode.INCREMENTAL, as_of=today, since=today, progress="排队中"
     )
     monitor_task.enqueue(run.pk, "")
+    # the other nightly job: overdue one-window cases are reported to their county
+    from doudi.cases.tasks import escalate_overdue_task
+
+    escalate_overdue_task.enqueue()
     return run.pk

@@ -266,7 +266,7 @@ def _close_step(case: Case, *, actor: User | None, on: dt.date) -> None:
 
 def _lock(case: Case) -> Case:
     return (
-        Case.objects.select_for_update()
+        Case.objects.select_for_update(of=("self",))
         .select_related("application", "application__household", "person")
         .get(pk=case.pk)
     )
@@ -657,7 +657,9 @@ def document_supply(
     digest = _check_file(file) if file else ""
     with transaction.atomic():
         document = (
-            Document.objects.select_for_update().select_related("application").get(pk=document.pk)
+            Document.objects.select_for_update(of=("self",))
+            .select_related("application")
+            .get(pk=document.pk)
         )
         if document.status != Document.Status.MISSING:
             raise ValidationError("该材料不是待补状态 / the document is not missing")
@@ -682,7 +684,9 @@ def document_waive(
     reason = _text(reason, field="免交理由")
     with transaction.atomic():
         document = (
-            Document.objects.select_for_update().select_related("application").get(pk=document.pk)
+            Document.objects.select_for_update(of=("self",))
+            .select_related("application")
+            .get(pk=document.pk)
         )
         if document.status != Document.Status.MISSING:
             raise ValidationError("该材料不是待补状态 / the document is not missing")
@@ -705,7 +709,9 @@ def document_remind(
     _check(actor, CAN_INTAKE | CAN_SUPERVISE, document.application.region_id)
     with transaction.atomic():
         document = (
-            Document.objects.select_for_update().select_related("application").get(pk=document.pk)
+            Document.objects.select_for_update(of=("self",))
+            .select_related("application")
+            .get(pk=document.pk)
         )
         if document.status != Document.Status.MISSING:
             raise ValidationError("该材料不是待补状态 / the document is not missing")
@@ -1625,7 +1631,7 @@ def appeal_resolve(
     resolution = _text(resolution, field="办理结果")
     with transaction.atomic():
         appeal = (
-            Appeal.objects.select_for_update()
+            Appeal.objects.select_for_update(of=("self",))
             .select_related("case", "case__application")
             .get(pk=appeal.pk)
         )

@@ -257,13 +257,15 @@ def run_rules(
 def share_views(con: duckdb.DuckDBPyConnection, rules: Sequence[Rule]) -> list[str]:
     """Compute once the current rows of each pool interface that two or more rules read (the
     view ranks record versions and links persons: at city scale that is most of a rule's
-    cost), and point the view at the result for the rest of the run."""
+    cost), and point the view at the result for the rest of the run. Relations that are
+    already tables are left alone."""
     uses: dict[str, int] = {}
     for rule in rules:
         for code in rule.interfaces():
             if not code.startswith("registry_"):
                 uses[code] = uses.get(code, 0) + 1
-    shared = sorted(code for code, n in uses.items() if n >= 2)
+    views = {r[0] for r in con.execute("SELECT view_name FROM duckdb_views()").fetchall()}
+    shared = sorted(code for code, n in uses.items() if n >= 2 and code in views)
     for code in shared:
         con.execute(f"CREATE OR REPLACE TEMP TABLE _shared_{code} AS SELECT * FROM {code}")
         con.execute(f"CREATE OR REPLACE TEMP VIEW {code} AS SELECT * FROM _shared_{code}")

@@ -731,6 +731,7 @@ def age_applications(*, today: dt.date, opened: dict[int, dt.date]) -> int:
     from types import SimpleNamespace
 
     from doudi.benefits import services as benefit_services
+    from doudi.benefits.months import add_months, month_of
     from doudi.cases.models import (
         Appeal,
         Application,
@@ -762,7 +763,7 @@ def age_applications(*, today: dt.date, opened: dict[int, dt.date]) -> int:
             fields = sim["fields"]
             if stand_in is not None and fields.get("state") == "approved":
                 decided = fields["decided_on"]
-                start = (decided.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+                start = add_months(month_of(decided), 1)
                 benefit = benefit_services.benefit_start(
                     actor=None,
                     household=app.household,

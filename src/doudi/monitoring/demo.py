@@ -84,12 +84,11 @@ def _staff(progress: Callable[[str], None]) -> dict[str, Any]:
 
 
 def _months(today: dt.date) -> list[dt.date]:
-    first = today.replace(day=1)
-    out = []
-    for i in range(12, 0, -1):
-        y, m = divmod(first.year * 12 + first.month - 1 - i, 12)
-        out.append(dt.date(y, m + 1, 1))
-    return out
+    """The twelve months before ``today``'s month."""
+    from doudi.benefits.months import add_months, month_of, month_range
+
+    this = month_of(today)
+    return month_range(add_months(this, -12), add_months(this, -1))
 
 
 def _handle(alert, *, clerk, rng: random.Random, today: dt.date, stats: dict[str, Any]) -> None:  # type: ignore[no-untyped-def]

@@ -538,7 +538,9 @@ def alert_visit_record(
 
 
 def _next_month(d: dt.date) -> dt.date:
-    return (d.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+    from doudi.benefits.months import add_months, month_of
+
+    return add_months(month_of(d), 1)
 
 
 def alert_close(

@@ -20,7 +20,6 @@ import datetime as dt
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import duckdb
@@ -28,6 +27,7 @@ import pyarrow as pa
 
 from doudi.monitoring.engine.catalog import OUTPUT_COLUMNS, Rule
 from doudi.policy.engine.parameters import ParameterTree
+from doudi.policy.engine.schema import stored
 
 #: parameter name -> (column in m_params, how it is stored: fen / int)
 PARAM_COLUMNS: dict[str, tuple[str, str]] = {
@@ -116,16 +116,6 @@ class Window:
         )
 
 
-def _stored(value: Decimal | None, how: str) -> int | None:
-    if value is None:
-        return None
-    if how == "fen":
-        return int((value * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-    if how == "bp":
-        return int((value * 10000).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-    return int(value)
-
-
 def params_table(tree: ParameterTree, as_of: dt.date, counties: Iterable[str]) -> pa.Table:
     """One row a county: the values in force on ``as_of`` (NULL where none is: the rules that
     need it then raise nothing, they never guess)."""
@@ -135,7 +125,7 @@ def params_table(tree: ParameterTree, as_of: dt.date, counties: Iterable[str]) -
     for county in sorted(set(counties)):
         cols["county_code"].append(county)
         for name, (col, how) in PARAM_COLUMNS.items():
-            cols[col].append(_stored(tree.value(name, as_of, county), how))
+            cols[col].append(stored(tree.value(name, as_of, county), how))
     schema = pa.schema(
         [("county_code", pa.string())] + [(c, pa.int64()) for c, _ in PARAM_COLUMNS.values()]
     )

@@ -115,7 +115,9 @@ def to_fen(value: Decimal) -> int:
     return int((value * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
-def _stored(value: Decimal | None, how: str) -> int | None:
+def stored(value: Decimal | None, how: str) -> int | None:
+    """A parameter value as the batch engines store it: ``fen`` (money), ``bp`` (ratio, basis
+    points) or a plain integer; None stays None."""
     if value is None:
         return None
     if how == "fen":
@@ -137,7 +139,7 @@ def params_table(tree: ParameterTree, as_of: dt.date, counties: Iterable[str]) -
         rows["county_code"].append(county)
         rows["as_of_ymd"].append(ymd(as_of))
         for name, (col, how) in PARAM_COLUMNS.items():
-            rows[col].append(_stored(tree.value(name, as_of, county), how))
+            rows[col].append(stored(tree.value(name, as_of, county), how))
     schema = pa.schema(
         [("county_code", pa.string()), ("as_of_ymd", pa.int32())]
         + [(col, pa.int64()) for col, _ in PARAM_COLUMNS.values()]

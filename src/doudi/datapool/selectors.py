@@ -57,6 +57,7 @@ def pool_connection(
             if wanted is None or i.code in wanted
         ],
         unique=unique_interfaces(),
+        keys={i.code: stored_key_columns(i) for i in catalog},
     )
     if scope_ingests is not None:
         _restrict_to_scope(con, root, files, set(scope_ingests), frozenset(unscoped), wanted)
@@ -110,6 +111,12 @@ def _restrict_to_scope(  # type: ignore[no-untyped-def]
             f"UNION ALL SELECT * FROM {src} "
             "WHERE id_index IS NULL OR NOT coalesce(id_valid, FALSE)"
         )
+
+
+def stored_key_columns(interface: Interface) -> list[str]:
+    """The record key's fields as stored columns (ID numbers are stored only as keyed hashes
+    and masked copies, so they are left out: ``record_key`` already covers them)."""
+    return [k for k in interface.key if interface.field(k).type != "id_number"]
 
 
 def unique_interfaces() -> frozenset[str]:
@@ -378,7 +385,11 @@ def pool_narrow(con: duckdb.DuckDBPyConnection, windows: dict[str, tuple[str, st
         if field not in interface.key:
             continue
         sql = store.current_sql(
-            code, interface.person_field or None, where, dedupe=code not in unique
+            code,
+            interface.person_field or None,
+            where,
+            dedupe=code not in unique,
+            keys=stored_key_columns(interface),
         )
         con.execute(f"CREATE OR REPLACE TEMP VIEW {code} AS {sql}")
         narrowed.append(code)

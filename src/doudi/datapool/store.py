@@ -29,7 +29,7 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import duckdb
@@ -208,9 +208,11 @@ def create_views(
     files_by_interface: Mapping[str, list[str]],
     interfaces: Iterable[tuple[str, str | None, pa.Schema]],
     unique: frozenset[str] = frozenset(),
+    keys: Mapping[str, Sequence[str]] | None = None,
 ) -> None:
     """(Re)create the views. ``interfaces`` gives (code, person_field or None, stored schema) for
-    every interface of the catalog, so that an interface with no data yet has empty, typed views."""
+    every interface of the catalog, so that an interface with no data yet has empty, typed views.
+    ``keys``: per interface, the stored columns of its record key (see :func:`current_sql`)."""
     persons = root / REGISTRY_PERSONS
     households = root / REGISTRY_HOUSEHOLDS
     overrides = root / OVERRIDES
@@ -248,12 +250,19 @@ def create_views(
                 f"CREATE OR REPLACE TEMP VIEW {code}_all AS SELECT * FROM "
                 f"read_parquet({_sql_list(files)}, union_by_name = true)"
             )
-        sql = current_sql(code, person_field, dedupe=code not in unique)
+        sql = current_sql(
+            code, person_field, dedupe=code not in unique, keys=(keys or {}).get(code, ())
+        )
         con.execute(f"CREATE OR REPLACE TEMP VIEW {code} AS {sql}")
 
 
 def current_sql(
-    code: str, person_field: str | None, where: str = "", *, dedupe: bool = True
+    code: str,
+    person_field: str | None,
+    where: str = "",
+    *,
+    dedupe: bool = True,
+    keys: Sequence[str] = (),
 ) -> str:
     """The SELECT behind the ``<code>`` view: the current version of each record, with the person
     it is linked to. ``where`` (an SQL condition on the interface's columns) filters the rows
@@ -262,10 +271,17 @@ def current_sql(
     is how the sweep reads a date window of a large interface without ranking its whole
     history. ``dedupe=False`` skips ranking versions: right only when every record key is stored
     once, i.e. no committed file of the interface ever superseded a row (the ledger's
-    ``superseded`` counts are all zero; ``selectors.pool_connection`` checks)."""
+    ``superseded`` counts are all zero; ``selectors.pool_connection`` checks).
+
+    ``keys``: the stored columns of the record key (its fields other than ID numbers). They are
+    added to the ranking's PARTITION BY, which changes nothing (rows with the same
+    ``record_key`` have the same key values) but lets DuckDB push a query's filter on them (a
+    rule's date window on a key date, say) below the ranking and into the Parquet scan, where
+    row-group statistics skip whole months of history."""
     pre = f"WHERE {where}" if where else ""
+    partition = ", ".join(["record_key", *(f'"{k}"' for k in keys)])
     rank = (
-        "QUALIFY row_number() OVER (PARTITION BY record_key ORDER BY _ingest DESC, _line DESC) = 1"
+        f"QUALIFY row_number() OVER (PARTITION BY {partition} ORDER BY _ingest DESC, _line DESC) = 1"
         if dedupe
         else ""
     )

@@ -85,19 +85,29 @@ def _restrict_to_scope(  # type: ignore[no-untyped-def]
     else:
         new_ids = "SELECT CAST(NULL AS VARCHAR) AS id_index WHERE FALSE"
     con.execute(f"CREATE OR REPLACE TEMP TABLE pool_scope_new AS {new_ids}")
+    # the registry rows of the touched households, read once: the scoped views link against
+    # them instead of scanning the whole registry export for each interface
     con.execute(
         """
-        CREATE OR REPLACE TEMP TABLE pool_scope_ids AS
-        WITH hh AS (
-            SELECT DISTINCT p.household_id
+        CREATE OR REPLACE TEMP TABLE pool_scope_registry AS
+        SELECT * FROM registry_persons
+        WHERE household_id IN (
+            SELECT p.household_id
             FROM registry_persons p JOIN pool_scope_new n ON n.id_index = p.id_index
             WHERE p.household_id IS NOT NULL
         )
-        SELECT id_index FROM pool_scope_new WHERE id_index IS NOT NULL
-        UNION
-        SELECT p.id_index FROM registry_persons p JOIN hh ON hh.household_id = p.household_id
         """
     )
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE pool_scope_ids AS
+        SELECT id_index FROM pool_scope_new WHERE id_index IS NOT NULL
+        UNION
+        SELECT id_index FROM pool_scope_registry WHERE id_index IS NOT NULL
+        """
+    )
+    catalog = load_catalog()
+    unique = unique_interfaces()
     for code in sorted(person_codes):
         paths = [str(root / f) for f in files.get(code, [])]
         if not paths:
@@ -111,6 +121,15 @@ def _restrict_to_scope(  # type: ignore[no-untyped-def]
             f"UNION ALL SELECT * FROM {src} "
             "WHERE id_index IS NULL OR NOT coalesce(id_valid, FALSE)"
         )
+        interface = catalog.get(code)
+        sql = store.current_sql(
+            code,
+            interface.person_field or None,
+            dedupe=code not in unique,
+            keys=stored_key_columns(interface),
+            registry="pool_scope_registry",
+        )
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {code} AS {sql}")
 
 
 def stored_key_columns(interface: Interface) -> list[str]:

@@ -263,6 +263,7 @@ def current_sql(
     *,
     dedupe: bool = True,
     keys: Sequence[str] = (),
+    registry: str = "registry_persons",
 ) -> str:
     """The SELECT behind the ``<code>`` view: the current version of each record, with the person
     it is linked to. ``where`` (an SQL condition on the interface's columns) filters the rows
@@ -277,7 +278,10 @@ def current_sql(
     added to the ranking's PARTITION BY, which changes nothing (rows with the same
     ``record_key`` have the same key values) but lets DuckDB push a query's filter on them (a
     rule's date window on a key date, say) below the ranking and into the Parquet scan, where
-    row-group statistics skip whole months of history."""
+    row-group statistics skip whole months of history.
+
+    ``registry``: the relation exact links are looked up in (a scoped job passes the registry
+    rows of its scope, which hold every person its scoped rows can link to)."""
     pre = f"WHERE {where}" if where else ""
     partition = ", ".join(["record_key", *(f'"{k}"' for k in keys)])
     rank = (
@@ -298,7 +302,7 @@ def current_sql(
                END AS link_method,
                l.probability AS link_probability
         FROM cur
-        LEFT JOIN registry_persons p ON p.id_index = cur.id_index
+        LEFT JOIN {registry} p ON p.id_index = cur.id_index
         LEFT JOIN link_overrides o
                ON o.interface = '{code}' AND o.record_key = cur.record_key
         LEFT JOIN prob_links l

@@ -256,6 +256,20 @@ def create_views(
         con.execute(f"CREATE OR REPLACE TEMP VIEW {code} AS {sql}")
 
 
+def pin_registry(con: duckdb.DuckDBPyConnection) -> None:
+    """Read the registry export once into memory for this connection (a city-wide job: every
+    interface view joins it to resolve persons, and most jobs join it again, so scanning the
+    Parquet file each time costs more than holding it). Views are bound late, so redefining
+    ``registry_persons`` here serves them all. Idempotent."""
+    exists = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'pool_registry' AND temporary"
+    ).fetchall()[0][0]
+    if exists:
+        return
+    con.execute("CREATE TEMP TABLE pool_registry AS SELECT * FROM registry_persons")
+    con.execute("CREATE OR REPLACE TEMP VIEW registry_persons AS SELECT * FROM pool_registry")
+
+
 def current_sql(
     code: str,
     person_field: str | None,

@@ -25,6 +25,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from doudi.datapool.store import pin_registry
 from doudi.monitoring.engine.catalog import OUTPUT_COLUMNS, Rule
 from doudi.policy.engine.parameters import ParameterTree
 from doudi.policy.engine.schema import stored
@@ -197,7 +198,11 @@ def prepare(
     benefits: pa.Table | None = None,
     entitled: pa.Table | None = None,
 ) -> None:
-    """Add the framework tables to ``con`` (which has the pool's views)."""
+    """Add the framework tables to ``con`` (which has the pool's views). A city-wide run reads
+    the registry export into memory once (``store.pin_registry``); a scoped one does not need
+    to (its views link against the scope's registry rows)."""
+    if not window.scoped:
+        pin_registry(con)
     con.register("_m_window", window.table())
     con.execute("CREATE OR REPLACE TEMP TABLE m_window AS SELECT * FROM _m_window")
     counties = [

@@ -49,6 +49,7 @@ from typing import Any
 
 import duckdb
 
+from doudi.datapool.store import pin_registry
 from doudi.policy.engine.core import define_stages
 from doudi.policy.engine.parameters import ParameterTree
 from doudi.policy.engine.schema import HOUSEHOLD_SCHEMA, MEMBER_SCHEMA, params_table
@@ -104,19 +105,6 @@ def _conform(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {cols} FROM {name}")
 
 
-def _pin_registry(con: duckdb.DuckDBPyConnection) -> None:
-    """Read the registry export once into memory for this connection: every interface view joins
-    it to resolve persons, and scanning the Parquet file for each of them cost most of a city's
-    input time. Views are bound late, so redefining ``registry_persons`` here serves them all."""
-    exists = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'sw_registry' AND temporary"
-    ).fetchall()[0][0]
-    if exists:
-        return
-    con.execute("CREATE TEMP TABLE sw_registry AS SELECT * FROM registry_persons")
-    con.execute("CREATE OR REPLACE TEMP VIEW registry_persons AS SELECT * FROM sw_registry")
-
-
 def build_inputs(
     con: duckdb.DuckDBPyConnection, as_of: dt.date, *, household_ids: list[int] | None = None
 ) -> dict[str, int]:
@@ -126,7 +114,7 @@ def build_inputs(
     """
     d = _d(as_of)
     if household_ids is None:
-        _pin_registry(con)
+        pin_registry(con)
     only = ""
     if household_ids is not None:
         only = (

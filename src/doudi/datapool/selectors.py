@@ -24,6 +24,7 @@ def pool_connection(
     only: Iterable[str] | None = None,
     scope_ingests: Iterable[int] | None = None,
     unscoped: Iterable[str] = (),
+    history: Iterable[str] | None = None,
 ) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with every interface's views over the committed store files
     (``only``: just these interfaces' views, which is faster to set up with many files).
@@ -33,7 +34,13 @@ def pool_connection(
     member of a household with a new row, plus the rows without a valid ID number (they may link
     to anyone).
     An incremental job then reads those households' whole history and nothing else. The scope
-    is the temp table ``pool_scope_ids`` (``id_index``); ``pool_scope_persons`` counts them."""
+    is the temp table ``pool_scope_ids`` (``id_index``), their registry rows
+    ``pool_scope_registry``.
+
+    ``history`` (with ``scope_ingests``): only these person interfaces are read with the scope's
+    history; every other one holds just the rows of those ingest batches (finding a few
+    households' rows in an interface's history costs a scan of all of it, which a job that only
+    looks at what is new need not pay). ``None``: all of them with history."""
     wanted = None if only is None else frozenset(only)
     root = store.pool_root()
     files: dict[str, list[str]] = {}
@@ -60,25 +67,34 @@ def pool_connection(
         keys={i.code: stored_key_columns(i) for i in catalog},
     )
     if scope_ingests is not None:
-        _restrict_to_scope(con, root, files, set(scope_ingests), frozenset(unscoped), wanted)
+        _restrict_to_scope(
+            con,
+            root,
+            files,
+            set(scope_ingests),
+            frozenset(unscoped),
+            wanted,
+            None if history is None else frozenset(history),
+        )
     return con
 
 
 def _restrict_to_scope(  # type: ignore[no-untyped-def]
-    con, root: Path, files: dict[str, list[str]], ingests: set[int], unscoped, wanted
+    con, root: Path, files: dict[str, list[str]], ingests: set[int], unscoped, wanted, history
 ) -> None:
     person_codes = {
         i.code
         for i in load_catalog()
         if i.person_field and (wanted is None or i.code in wanted) and i.code not in unscoped
     }
-    delta = list(
-        StoreFile.objects.filter(
-            ingest__status=IngestFile.Status.COMMITTED,
-            ingest_id__in=ingests,
-            interface__in=person_codes,
-        ).values_list("path", flat=True)
-    )
+    delta_by_code: dict[str, list[str]] = {}
+    for code, path in StoreFile.objects.filter(
+        ingest__status=IngestFile.Status.COMMITTED,
+        ingest_id__in=ingests,
+        interface__in=person_codes,
+    ).values_list("interface", "path"):
+        delta_by_code.setdefault(code, []).append(path)
+    delta = [p for paths in delta_by_code.values() for p in paths]
     if delta:
         paths = store._sql_list(str(root / p) for p in delta)
         new_ids = f"SELECT DISTINCT id_index FROM read_parquet({paths}, union_by_name = true)"
@@ -108,19 +124,31 @@ def _restrict_to_scope(  # type: ignore[no-untyped-def]
     )
     catalog = load_catalog()
     unique = unique_interfaces()
+    schemas = {i.code: stored_schema(i) for i in catalog if i.code in person_codes}
     for code in sorted(person_codes):
         paths = [str(root / f) for f in files.get(code, [])]
         if not paths:
             continue
-        src = f"read_parquet({store._sql_list(paths)}, union_by_name = true)"
-        # two scans rather than one OR: the first is a semi-join on the scope (a hash probe),
-        # the second the few rows whose ID number is missing or invalid
-        con.execute(
-            f"CREATE OR REPLACE TEMP VIEW {code}_all AS "
-            f"SELECT * FROM {src} WHERE id_index IN (SELECT id_index FROM pool_scope_ids) "
-            f"UNION ALL SELECT * FROM {src} "
-            "WHERE id_index IS NULL OR NOT coalesce(id_valid, FALSE)"
-        )
+        if history is not None and code not in history:
+            new = [str(root / f) for f in delta_by_code.get(code, [])]
+            if new:
+                con.execute(
+                    f"CREATE OR REPLACE TEMP VIEW {code}_all AS SELECT * FROM "
+                    f"read_parquet({store._sql_list(new)}, union_by_name = true)"
+                )
+            else:
+                con.register(f"_{code}_none", schemas[code].empty_table())
+                con.execute(f"CREATE OR REPLACE TEMP VIEW {code}_all AS SELECT * FROM _{code}_none")
+        else:
+            src = f"read_parquet({store._sql_list(paths)}, union_by_name = true)"
+            # two scans rather than one OR: the first is a semi-join on the scope (a hash
+            # probe), the second the few rows whose ID number is missing or invalid
+            con.execute(
+                f"CREATE OR REPLACE TEMP VIEW {code}_all AS "
+                f"SELECT * FROM {src} WHERE id_index IN (SELECT id_index FROM pool_scope_ids) "
+                f"UNION ALL SELECT * FROM {src} "
+                "WHERE id_index IS NULL OR NOT coalesce(id_valid, FALSE)"
+            )
         interface = catalog.get(code)
         sql = store.current_sql(
             code,
@@ -130,6 +158,15 @@ def _restrict_to_scope(  # type: ignore[no-untyped-def]
             registry="pool_scope_registry",
         )
         con.execute(f"CREATE OR REPLACE TEMP VIEW {code} AS {sql}")
+
+
+def ingest_interfaces(ingests: Iterable[int]) -> frozenset[str]:
+    """The interfaces with rows stored by these ingest batches."""
+    return frozenset(
+        StoreFile.objects.filter(
+            ingest__status=IngestFile.Status.COMMITTED, ingest_id__in=list(ingests)
+        ).values_list("interface", flat=True)
+    )
 
 
 def stored_key_columns(interface: Interface) -> list[str]:

@@ -96,17 +96,12 @@ def _build(city: Path, jobs: int, out: dict[str, object]) -> list[tuple[str, Pat
 
 def _evaluate(window, tree, prior=None, scope=None):  # type: ignore[no-untyped-def]
     """The engine part of a run, timed per phase (no Django models written)."""
-    from doudi.datapool.selectors import pool_connection
     from doudi.monitoring import selectors
     from doudi.monitoring.engine import run as engine
 
     rules = selectors.rules()
     t0 = time.perf_counter()
-    con = pool_connection(
-        only=selectors.pool_interfaces(rules),
-        scope_ingests=scope if window.scoped else None,
-        unscoped=engine.ROLL_INTERFACES,
-    )
+    con = selectors.rules_connection(rules, scope=scope if window.scoped else None)
     t1 = time.perf_counter()
     engine.prepare(
         con,
@@ -116,7 +111,7 @@ def _evaluate(window, tree, prior=None, scope=None):  # type: ignore[no-untyped-
         entitled=selectors.entitled_table(as_of=window.as_of),
     )
     t2 = time.perf_counter()
-    seconds, rows = engine.run_rules(con, rules)
+    seconds, rows = engine.run_rules(con, rules, share_all=window.scoped)
     t3 = time.perf_counter()
     decisions = engine.decide(con, rules, prior=prior)
     t4 = time.perf_counter()

@@ -19,7 +19,7 @@ from django.utils import timezone
 from doudi.core import access
 from doudi.core.models import Role, User
 from doudi.monitoring.engine import run as engine
-from doudi.monitoring.engine.catalog import Rule, load_rules
+from doudi.monitoring.engine.catalog import Rule, load_rules, scoped_history
 from doudi.monitoring.models import Alert, MonitorRun
 
 ITEM_LABELS = {
@@ -51,6 +51,26 @@ def pool_interfaces(rules: Sequence[Rule]) -> set[str]:
     """The pool interfaces a run over ``rules`` needs: those the rules read and the rolls the
     framework builds ``m_recipients`` from."""
     return {i for r in rules for i in r.interfaces()} | set(engine.ROLL_INTERFACES)
+
+
+def rules_connection(
+    rules: Sequence[Rule], *, scope: Iterable[int] | None = None
+) -> duckdb.DuckDBPyConnection:
+    """A pool connection with the views ``rules`` read. ``scope`` (a scoped incremental run):
+    the ingest batches since the last run; the person interfaces are then restricted to the
+    households their rows touched, read with history only where a rule declares it needs it
+    (``engine.catalog.scoped_history``), else as their new rows."""
+    from doudi.datapool.selectors import ingest_interfaces, pool_connection
+
+    if scope is None:
+        return pool_connection(only=pool_interfaces(rules))
+    scope = list(scope)
+    return pool_connection(
+        only=pool_interfaces(rules),
+        scope_ingests=scope,
+        unscoped=engine.ROLL_INTERFACES,
+        history=scoped_history(rules, ingest_interfaces(scope)),
+    )
 
 
 def rule_get(code: str) -> Rule:

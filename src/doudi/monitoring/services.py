@@ -128,7 +128,6 @@ def evaluate(
 ) -> dict[str, Any]:
     """Run the rules over the pool for ``window``; returns the connection (with ``m_hits``),
     seconds and rows per rule, and rows scanned. Writes nothing."""
-    from doudi.datapool.selectors import pool_connection
     from doudi.policy import selectors as policy_selectors
 
     rules = tuple(rules if rules is not None else selectors.rules())
@@ -139,10 +138,8 @@ def evaluate(
 
     t0 = time.perf_counter()
     registry_refresh()
-    con = pool_connection(
-        only=selectors.pool_interfaces(rules),
-        scope_ingests=_ingests_after(window.last_ingest) if window.scoped else None,
-        unscoped=engine.ROLL_INTERFACES,
+    con = selectors.rules_connection(
+        rules, scope=_ingests_after(window.last_ingest) if window.scoped else None
     )
     engine.prepare(
         con,
@@ -158,7 +155,7 @@ def evaluate(
         hits, seconds, rows = spark_engine.run_rules_spark(con, rules, progress=progress)
         engine.load_hits(con, hits)
     else:
-        seconds, rows = engine.run_rules(con, rules, progress=progress)
+        seconds, rows = engine.run_rules(con, rules, progress=progress, share_all=window.scoped)
     scanned = selectors.rows_scanned(con, rules)
     return {
         "con": con,

@@ -14,6 +14,11 @@ Header lines (``-- key: value``) before the first SQL line::
     -- worsen: 1.5                           facts "worsen" when the magnitude reaches this
                                              multiple of the last alert's (default 1: any increase)
     -- reads: medical_inpatient, ...         pool interfaces and framework tables it reads
+    -- history: medical_inpatient            interfaces whose earlier rows it reads when they
+                                             have new ones (a 12-month sum around a new stay)
+    -- context: social_insurance_contribution   interfaces it reads for the households other
+                                             interfaces' new rows touched, new rows or not
+                                             ("was the deceased an earner")
     -- params: monitor.inpatient.self_paid_12m, ...   dated parameters it uses
     -- reference: 政策依据
     -- summary: 近12个月住院{count}次，个人自付{amount}元   what the alert says ({count},
@@ -33,6 +38,10 @@ in force), ``m_recipients`` (who receives what now), ``m_entitled`` (the latest 
 ``m_watch`` (the households under low-income monitoring: recipients, the low-income rolls, the
 防止返贫 watch list, and households the latest sweep classified into a category or found with a
 per-capita income not above ``monitor.watch.income_multiplier`` times the 低保 standard).
+In a scoped incremental run (only the households touched by new rows are read, see
+``datapool.selectors.pool_connection``) an interface a rule reads without declaring it under
+``history`` or ``context`` holds only its new rows: declare both honestly, or the night's run
+misses what a full run finds (the tests compare the two).
 The catalog validates every file when it loads: header keys and values, the output columns
 (by parsing the SQL with sqlglot), and that every table it reads is an interface of the data
 pool's catalog or a framework table. Rules never run SQL typed into a form.
@@ -42,6 +51,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,6 +109,8 @@ class Rule:
     summary: str
     description: str
     sql: str
+    history: tuple[str, ...] = ()
+    context: tuple[str, ...] = ()
 
     def interfaces(self) -> tuple[str, ...]:
         return tuple(r for r in self.reads if r not in FRAMEWORK_TABLES)
@@ -116,6 +128,18 @@ class Rule:
             .replace("{amount}", fmt(amount))
             .replace("{magnitude}", fmt(magnitude))
         )
+
+
+def scoped_history(rules: Sequence[Rule], new: Iterable[str]) -> frozenset[str]:
+    """The interfaces a scoped run must read with their history (for the touched households):
+    every rule's ``context``, and its ``history`` interfaces that have new rows (``new``).
+    Every other interface is read as its new rows only."""
+    fresh = set(new)
+    out: set[str] = set()
+    for rule in rules:
+        out.update(rule.context)
+        out.update(i for i in rule.history if i in fresh)
+    return frozenset(out)
 
 
 _HEADER = re.compile(r"^--\s*([a-z_]+):\s*(.*)$")
@@ -167,6 +191,15 @@ def parse_rule(path: Path, *, interfaces: frozenset[str] | None = None) -> Rule:
         raise _fail(path, "期限≥1，抑制天数≥0，worsen≥1", "deadline>=1, suppress>=0, worsen>=1")
     reads = tuple(x.strip() for x in header.get("reads", "").split(",") if x.strip())
     params = tuple(x.strip() for x in header.get("params", "").split(",") if x.strip())
+    history = tuple(x.strip() for x in header.get("history", "").split(",") if x.strip())
+    context = tuple(x.strip() for x in header.get("context", "").split(",") if x.strip())
+    stray = sorted((set(history) | set(context)) - (set(reads) - FRAMEWORK_TABLES))
+    if stray:
+        raise _fail(
+            path,
+            f"history/context 应为它读取的接口：{stray}",
+            f"history/context must name interfaces it reads: {stray}",
+        )
     try:
         tree = sqlglot.parse_one(sql, read="duckdb")
     except sqlglot.errors.ParseError as exc:
@@ -200,6 +233,8 @@ def parse_rule(path: Path, *, interfaces: frozenset[str] | None = None) -> Rule:
         worsen=worsen,
         reads=reads,
         params=params,
+        history=history,
+        context=context,
         reference=header.get("reference", ""),
         summary=header.get("summary", header["name"]),
         description=header.get("description", ""),

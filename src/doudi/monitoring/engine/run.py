@@ -227,13 +227,16 @@ def run_rules(
     rules: Sequence[Rule],
     *,
     progress: Callable[[str], None] | None = None,
+    share_all: bool = False,
 ) -> tuple[dict[str, float], dict[str, int]]:
     """Run each rule into ``hits_<code>`` and gather them in the table ``m_hits`` (the rule's
-    code added as column ``rule``). Returns seconds and evidence rows per rule."""
+    code added as column ``rule``). Returns seconds and evidence rows per rule.
+    ``share_all``: compute every interface the rules read once (a scoped run, see
+    :func:`share_views`)."""
     seconds: dict[str, float] = {}
     rows: dict[str, int] = {}
     parts = []
-    share_views(con, rules)
+    share_views(con, rules, every=share_all)
     for i, rule in enumerate(rules, 1):
         if progress:
             progress(f"规则 {i}/{len(rules)}：{rule.name} / rule {rule.code}")
@@ -249,18 +252,35 @@ def run_rules(
     return seconds, rows
 
 
-def share_views(con: duckdb.DuckDBPyConnection, rules: Sequence[Rule]) -> list[str]:
+#: an interface with more stored rows than this is not computed in full for a city-wide run:
+#: its rules read it through the view, where their filters on the record key's dates reach the
+#: Parquet scan (materialising 12M contribution rows cost more than both of its rules' reads)
+SHARE_MAX_ROWS = 3_000_000
+
+
+def share_views(
+    con: duckdb.DuckDBPyConnection, rules: Sequence[Rule], *, every: bool = False
+) -> list[str]:
     """Compute once the current rows of each pool interface that two or more rules read (the
     view ranks record versions and links persons: at city scale that is most of a rule's
     cost), and point the view at the result for the rest of the run. Relations that are
-    already tables are left alone."""
+    already tables are left alone, and so are the interfaces with more than
+    ``SHARE_MAX_ROWS`` stored rows. ``every``: each interface a rule reads, also when only one
+    does (a scoped run: the scoped rows are few, but finding them scans the interface's whole
+    history, and a rule may read a view more than once)."""
     uses: dict[str, int] = {}
     for rule in rules:
         for code in rule.interfaces():
             if not code.startswith("registry_"):
                 uses[code] = uses.get(code, 0) + 1
     views = {r[0] for r in con.execute("SELECT view_name FROM duckdb_views()").fetchall()}
-    shared = sorted(code for code, n in uses.items() if n >= 2 and code in views)
+    shared = []
+    for code in sorted(c for c, n in uses.items() if (every or n >= 2) and c in views):
+        if not every:
+            stored = con.execute(f"SELECT count(*) FROM {code}_all").fetchall()[0][0]
+            if stored > SHARE_MAX_ROWS:
+                continue
+        shared.append(code)
     for code in shared:
         con.execute(f"CREATE OR REPLACE TEMP TABLE _shared_{code} AS SELECT * FROM {code}")
         con.execute(f"CREATE OR REPLACE TEMP VIEW {code} AS SELECT * FROM _shared_{code}")

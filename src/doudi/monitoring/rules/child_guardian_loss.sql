@@ -6,6 +6,7 @@
 -- deadline_days: 5
 -- suppress_days: 365
 -- reads: death_registration, prisoner, disability_certificate, registry_persons, m_window, m_params
+-- context: death_registration, prisoner, disability_certificate
 -- params: monitor.disability.severe_grade, monitor.disability.mental_grade
 -- reference: 《关于进一步加强事实无人抚养儿童保障工作的意见》（民发〔2019〕62号）；DOMAIN.md §3、§8
 -- summary: 未成年子女的监护人死亡、服刑或重度残疾，家中已无其他有能力的监护人

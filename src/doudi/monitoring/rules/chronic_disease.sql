@@ -6,6 +6,7 @@
 -- deadline_days: 15
 -- suppress_days: 180
 -- reads: chronic_disease_certification, serious_disease, registry_persons, m_watch, m_window
+-- history: serious_disease
 -- reference: 《社会救助暂行办法》第二十八条；DOMAIN.md §8（医保慢特病、大病保险）
 -- summary: 新认定慢特病或大病保险结算{count}项
 -- description: 低收入监测范围内家庭（见 m_watch）的成员，经医保部门新认定门诊慢特病（有效状态），

@@ -7,6 +7,7 @@
 -- suppress_days: 180
 -- worsen: 1.5
 -- reads: bank_deposit, registry_persons, registry_households, m_recipients, m_window, m_params
+-- history: bank_deposit
 -- params: assets.financial_months, dibao.standard.urban, dibao.standard.rural
 -- reference: DOMAIN.md §5（人均金融资产超过当地低保标准24个月之和的不符合，烟台为假设）
 -- summary: 在保家庭人均金融资产¥{amount}，超过限额

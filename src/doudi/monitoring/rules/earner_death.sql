@@ -6,6 +6,7 @@
 -- deadline_days: 10
 -- suppress_days: 365
 -- reads: death_registration, employment_registration, social_insurance_contribution, registry_persons, m_window
+-- context: employment_registration, social_insurance_contribution
 -- reference: DOMAIN.md §8（公安/卫健/殡葬：家庭成员死亡）
 -- summary: 家庭中有收入的成员死亡
 -- description: 公安死亡登记显示一个人死亡，而此人死亡时有就业登记在有效期内，或死亡前半年内

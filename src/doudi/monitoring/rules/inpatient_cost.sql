@@ -7,6 +7,7 @@
 -- suppress_days: 90
 -- worsen: 1.5
 -- reads: medical_inpatient, registry_persons, m_watch, m_window, m_params
+-- history: medical_inpatient
 -- params: monitor.inpatient.self_paid_12m, monitor.inpatient.admissions_12m
 -- reference: 《社会救助暂行办法》第二十八条（医疗救助）；DOMAIN.md §8（医保大额、多次住院）
 -- summary: 近12个月住院{count}次，个人自付累计¥{amount}

@@ -6,6 +6,7 @@
 -- deadline_days: 5
 -- suppress_days: 3650
 -- reads: death_registration, death_certificate, cremation, m_recipients, m_window
+-- context: death_registration, death_certificate, cremation
 -- reference: 民发〔2021〕57号（低保对象死亡的，自次月起停发或调整）；《特困人员认定办法》第二十二条
 -- summary: 在保救助对象死亡（{count}条死亡信息）
 -- description: 正在领取低保、特困、单人保等待遇的人员，在公安死亡登记、卫健死亡医学证明或

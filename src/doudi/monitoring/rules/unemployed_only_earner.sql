@@ -6,6 +6,7 @@
 -- deadline_days: 10
 -- suppress_days: 180
 -- reads: unemployment_registration, employment_registration, social_insurance_contribution, registry_persons, m_window
+-- context: employment_registration, social_insurance_contribution
 -- reference: DOMAIN.md §8（人社失业登记）；《社会救助暂行办法》第四十二条（就业救助）
 -- summary: 家庭唯一就业成员办理失业登记
 -- description: 一个人办理失业登记（登记有效），而家庭中没有其他在世成员在基准日仍在就业：既无

@@ -135,6 +135,37 @@ def test_a_correction_within_one_file_keeps_one_current_row(tmp_path, town_house
         assert "medical_inpatient" not in unique_interfaces()
 
 
+def test_a_correction_to_an_earlier_period_is_the_version_resends_are_compared_with(
+    tmp_path, town_households
+):
+    """Within one file the later line wins, also when it moves the record to an earlier period
+    (the stored rows are in period order): the same process then sees a resend of it as a
+    duplicate, exactly as a fresh process reading the store would."""
+    from doudi.datapool import ingest as ingest_module
+
+    ingest(write(tmp_path, "a.csv", [row(ZHANG, "张伟")]))  # warms the per-process key cache
+    ingest(
+        write(
+            tmp_path,
+            "b.csv",
+            [
+                row(ZENG, "曾小明", discharged="2025-04-10", own="4000"),
+                row(ZENG, "曾小明", discharged="2025-03-10", own="3500"),
+            ],
+        )
+    )
+    rows = current(
+        pool_connection(), "SELECT self_paid FROM medical_inpatient WHERE name = '曾小明'"
+    )
+    assert [r["self_paid"] for r in rows] == [Decimal("3500.00")]
+    resend = [row(ZENG, "曾小明", discharged="2025-03-10", own="3500")]
+    warm = ingest(write(tmp_path, "c.csv", resend))
+    assert warm.duplicates == 1 and warm.accepted == 0
+    ingest_module._keys_cache.clear()  # a fresh process
+    cold = ingest(write(tmp_path, "d.csv", resend + [row(ZHANG, "张伟")]))
+    assert cold.duplicates == 2 and cold.accepted == 0
+
+
 def test_unreadable_file_changes_nothing(tmp_path):
     path = tmp_path / "bad.csv"
     path.write_text("姓名,备注\n张三,x\n", encoding="utf-8")

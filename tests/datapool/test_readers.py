@@ -118,6 +118,15 @@ def test_empty_or_undecodable(tmp_path, content):
         read_file(path, HEADERS, REQUIRED)
 
 
+def test_bom_then_invalid_utf8_is_unreadable_not_a_crash(tmp_path):
+    path = tmp_path / "a.csv"
+    head = "身份证号,姓名,入院日期,出院日期,医疗总费用,统筹支付,个人自付,医疗机构\n".encode()
+    path.write_bytes(b"\xef\xbb\xbf" + head + "370602198001010012,张三".encode("gbk") + b"\n")
+    with pytest.raises(UnreadableFile) as info:
+        read_file(path, HEADERS, REQUIRED)
+    assert "UTF-8" in info.value.zh and "byte order mark" in info.value.en
+
+
 def test_fake_xlsx_is_unreadable(tmp_path):
     path = tmp_path / "a.xlsx"
     path.write_text("not a workbook", encoding="utf-8")

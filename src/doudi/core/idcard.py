@@ -60,6 +60,7 @@ WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"
 
 _WEIGHTS_NP = np.array(WEIGHTS, dtype=np.int64)
+_WEIGHTS_U16 = _WEIGHTS_NP.astype(np.uint16)
 _CHECK_NP = np.frombuffer(CHECK_CHARS.encode("ascii"), dtype="S1")
 
 #: GB/T 2260 province-level codes: the only valid first two digits.
@@ -366,8 +367,11 @@ def _rows(start: np.ndarray, width: int) -> np.ndarray:
     return start[:, None] + np.arange(width, dtype=np.int64)
 
 
-def _validate_chunk(strs: list[str], today_days: int, out: dict[str, np.ndarray]) -> None:
-    """Validate ``strs`` into ``out``, a dict of output array slices pre-filled for "invalid"."""
+def _validate_chunk(
+    strs: list[str], today_days: int, out: dict[str, np.ndarray], *, warnings: bool = True
+) -> None:
+    """Validate ``strs`` into ``out``, a dict of output array slices pre-filled for "invalid";
+    ``warnings=False`` leaves the region warnings unset (no look-up of the address code)."""
     n = len(strs)
     lengths = np.fromiter(map(len, strs), dtype=np.int64, count=n)
     joined = "".join(strs)
@@ -421,32 +425,10 @@ def _validate_chunk(strs: list[str], today_days: int, out: dict[str, np.ndarray]
     d = np.concatenate([d18[ok18], conv]).astype(np.int64)
     converted[r15[ok15]] = True
 
-    # birth date
-    year = d[:, 6] * 1000 + d[:, 7] * 100 + d[:, 8] * 10 + d[:, 9]
-    month = d[:, 10] * 10 + d[:, 11]
-    day = d[:, 12] * 10 + d[:, 13]
-    month_ok = (month >= 1) & (month <= 12)
-    leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
-    dim = _DAYS_IN_MONTH[np.where(month_ok, month, 0)] + (leap & (month == 2))
-    date_ok = month_ok & (day >= 1) & (day <= dim)
-    m1 = np.where(date_ok, month, 1)
-    d1 = np.where(date_ok, day, 1)
-    days = (
-        (year - 1970).astype("datetime64[Y]").astype("datetime64[M]")
-        + (m1 - 1).astype("timedelta64[M]")
-    ).astype("datetime64[D]").astype(np.int64) + (d1 - 1)
-    date_ok &= (days >= _EPOCH_1880) & (days <= today_days)
-    # province, checksum
-    province_ok = _PROVINCE_OK[d[:, 0] * 10 + d[:, 1]]
-    expected = _CHECK_CLS[(d[:, :17] @ _WEIGHTS_NP) % 11]
-    checksum_ok = d[:, 17] == expected
-
-    err = np.full(rows.size, "", dtype="<U10")
-    err[~checksum_ok] = "checksum"
-    err[~province_ok] = "province"
-    err[~date_ok] = "birth_date"
+    code, days = _check_classes(d, today_days)
+    err = _ERROR_TEXT[code]
     error[rows] = err
-    good = err == ""
+    good = code == 0
     vrows = rows[good]
     dv = d[good]
     valid[vrows] = True
@@ -458,9 +440,63 @@ def _validate_chunk(strs: list[str], today_days: int, out: dict[str, np.ndarray]
     out["region_code"][vrows] = np.ascontiguousarray(cp[:, :6]).view("<U6").ravel()
     out["sex"][vrows] = np.where(dv[:, 16] % 2 == 1, "M", "F")
     out["birth_date"][vrows] = days[good].astype("datetime64[D]")
-    status = _region_status()[dv[:, :6] @ _PLACE6]
-    out["historical_region"][vrows] = status == _REGION_HISTORICAL
-    out["unknown_region"][vrows] = status == _REGION_UNKNOWN
+    if warnings:
+        status = _region_status()[dv[:, :6].astype(np.int64) @ _PLACE6]
+        out["historical_region"][vrows] = status == _REGION_HISTORICAL
+        out["unknown_region"][vrows] = status == _REGION_UNKNOWN
+
+
+#: per month of the years 0-9999 (index year * 12 + month - 1): days from 1970-01-01 to its first
+#: day, and its number of days (proleptic Gregorian, as numpy's datetime64)
+MONTH_START = (
+    np.arange(np.datetime64("0000-01", "M"), np.datetime64("10000-01", "M"))
+    .astype("datetime64[D]")
+    .astype(np.int64)
+)
+MONTH_DAYS = np.diff(np.append(MONTH_START, np.datetime64("10000-01-01", "D").astype(np.int64)))
+
+
+#: error text per code of ``_check_classes`` (0: valid)
+_ERROR_TEXT = np.array(["", *ERROR_CODES], dtype="<U10")
+_CODE_BIRTH_DATE = 1 + ERROR_CODES.index("birth_date")
+_CODE_PROVINCE = 1 + ERROR_CODES.index("province")
+_CODE_CHECKSUM = 1 + ERROR_CODES.index("checksum")
+
+
+_PLACE4 = np.array([1000, 100, 10, 1], dtype=np.uint16)
+_PLACE2 = np.array([10, 1], dtype=np.uint16)
+
+
+def _weighted(d: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Row sums of ``d`` (small non-negative integers) times ``weights``, as int32; the sums must
+    stay below 65536."""
+    return np.einsum("ij,j->i", d, weights, dtype=np.uint16, casting="unsafe").astype(np.int32)
+
+
+def _check_classes(d: np.ndarray, today_days: int) -> tuple[np.ndarray, np.ndarray]:
+    """Checks 3-5 on an (m, 18) matrix of character classes (17 digits, then a digit or X).
+
+    Returns, per row, the error code (0: valid, else 1 + the index in ``ERROR_CODES``; the first
+    failing check wins) and the birth date in days since 1970-01-01 (meaningful when the date is
+    valid)."""
+
+    year = _weighted(d[:, 6:10], _PLACE4)
+    month = _weighted(d[:, 10:12], _PLACE2)
+    day = _weighted(d[:, 12:14], _PLACE2)
+    month_ok = (month >= 1) & (month <= 12)
+    ym = year * 12 + np.where(month_ok, month - 1, 0)
+    days = MONTH_START[ym] + (day - 1)
+    date_ok = month_ok & (day >= 1) & (day <= MONTH_DAYS[ym])
+    date_ok &= (days >= _EPOCH_1880) & (days <= today_days)
+    # province, checksum
+    province_ok = _PROVINCE_OK[_weighted(d[:, :2], _PLACE2)]
+    checksum_ok = d[:, 17] == _CHECK_CLS[_weighted(d[:, :17], _WEIGHTS_U16) % 11]
+
+    code = np.zeros(d.shape[0], dtype=np.uint8)
+    code[~checksum_ok] = _CODE_CHECKSUM
+    code[~province_ok] = _CODE_PROVINCE
+    code[~date_ok] = _CODE_BIRTH_DATE
+    return code, days
 
 
 _REGION_UNKNOWN, _REGION_KNOWN, _REGION_HISTORICAL = 0, 1, 2
@@ -516,3 +552,165 @@ def validate_many(
     inputs = np.empty(n, dtype=object)
     inputs[:] = strs
     return IdBatch(inputs=inputs, **out)
+
+
+# --------------------------------------------------------------------------------------------
+# many numbers, Arrow in and out (the data pool)
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ArrowIds:
+    """Results of ``validate_arrow``, as Arrow arrays: the ``validate`` fields that the data pool
+    keeps, null where ``validate`` gives None (``error`` null for a valid number)."""
+
+    valid: np.ndarray  # bool
+    normalized: Any  # pa.StringArray
+    error: Any  # pa.StringArray
+    birth_date: Any  # pa.Date32Array
+    sex: Any  # pa.StringArray
+    region_code: Any  # pa.StringArray
+
+
+def string_buffers(arr: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(offsets, bytes) of an Arrow string array without nulls: ``offsets`` has n + 1 entries
+    (int64) indexing ``bytes`` (uint8); both are zero-copy views where possible."""
+    import pyarrow as pa
+
+    if arr.type == pa.large_string():
+        dtype = np.int64
+    elif arr.type == pa.string():
+        dtype = np.int32
+    else:
+        raise TypeError(f"expected a string array, not {arr.type}")
+    n = len(arr)
+    _, obuf, dbuf = arr.buffers()
+    offsets = np.frombuffer(obuf, dtype=dtype, count=arr.offset + n + 1)[arr.offset :]
+    data = np.frombuffer(dbuf, dtype=np.uint8) if dbuf is not None else np.zeros(0, np.uint8)
+    return offsets.astype(np.int64, copy=False), data
+
+
+def fixed_width_matrix(
+    offsets: np.ndarray, data: np.ndarray, rows: np.ndarray, width: int
+) -> np.ndarray:
+    """The bytes of the strings at ``rows`` (each exactly ``width`` bytes) as an (m, width) matrix;
+    a zero-copy view when they are all the strings and lie back to back."""
+    n = len(offsets) - 1
+    start = int(offsets[0]) if n else 0
+    if rows.size == n and n and int(offsets[-1]) - start == n * width:
+        return data[start : start + n * width].reshape(n, width)
+    return data[offsets[rows][:, None] + np.arange(width, dtype=np.int64)]
+
+
+def arrow_fixed_width(matrix: np.ndarray, present: np.ndarray | None = None) -> Any:
+    """A pa.StringArray whose row i is the ASCII bytes of ``matrix[i]`` (shape (n, width)), null
+    where ``present`` is False."""
+    import pyarrow as pa
+
+    n, width = matrix.shape
+    if present is None or present.all():
+        data = np.ascontiguousarray(matrix)
+        offsets = np.arange(0, (n + 1) * width, width, dtype=np.int32)[: n + 1]
+        return pa.Array.from_buffers(
+            pa.string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(data)], null_count=0
+        )
+    data = np.ascontiguousarray(matrix[present])
+    offsets = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum(present * width, out=offsets[1:])
+    bitmap = np.packbits(present, bitorder="little")
+    return pa.Array.from_buffers(
+        pa.string(),
+        n,
+        [pa.py_buffer(bitmap), pa.py_buffer(offsets), pa.py_buffer(data)],
+        null_count=int(n - present.sum()),
+    )
+
+
+_ERROR_ARROW_VALUES = [None, *ERROR_CODES]
+
+
+def validate_arrow(values: Any, *, today: date | None = None) -> ArrowIds:
+    """``validate`` for every value of an Arrow string array (null counts as ""), as Arrow arrays.
+
+    The usual case, 18 ASCII bytes of 17 digits and a digit, X or x (nothing to normalise but the
+    case of x), is checked on the bytes of the Arrow buffer viewed as a matrix; every other value
+    goes through ``validate_many``. Same answers as ``validate``."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if values.type != pa.string():
+        values = values.cast(pa.string())
+    if values.null_count:
+        values = pc.fill_null(values, "")
+    today_days = int(np.datetime64(_today(today).isoformat(), "D").astype(np.int64))
+    n = len(values)
+    offsets, data = string_buffers(values)
+    lengths = np.diff(offsets)
+    rows18 = np.flatnonzero(lengths == 18)
+    raw18 = fixed_width_matrix(offsets, data, rows18, 18)
+    cls = raw18 - np.uint8(0x30)  # digits become 0-9, every other byte something above 9
+    last = raw18[:, 17]
+    is_x = (last == ord("X")) | (last == ord("x"))
+    plain = (cls[:, :17].max(axis=1, initial=0) <= 9) & ((cls[:, 17] <= 9) | is_x)
+    cls[is_x, 17] = _CLS_X
+    if not plain.all():
+        rows18, cls = rows18[plain], cls[plain]
+    code_plain, days_plain = _check_classes(cls, today_days)
+    if rows18.size == n:
+        code, days, digits = code_plain, days_plain, cls
+    else:
+        code = np.ones(n, dtype=np.uint8)  # "length" until known better
+        days = np.zeros(n, dtype=np.int64)
+        digits = np.zeros((n, 18), dtype=np.uint8)  # classes of the normalised number
+        code[rows18] = code_plain
+        days[rows18] = days_plain
+        digits[rows18] = cls  # everything else: the general path
+        other = np.ones(n, dtype=bool)
+        other[rows18] = False
+        rest = np.flatnonzero(other)
+        strs = values.take(pa.array(rest)).to_pylist()
+        part = {
+            "valid": np.zeros(rest.size, dtype=bool),
+            "normalized": np.full(rest.size, "", dtype="<U18"),
+            "birth_date": np.full(rest.size, np.datetime64("NaT"), dtype="datetime64[D]"),
+            "sex": np.full(rest.size, "", dtype="<U1"),
+            "region_code": np.full(rest.size, "", dtype="<U6"),
+            "error": np.full(rest.size, "", dtype="<U10"),
+            "converted_from_15": np.zeros(rest.size, dtype=bool),
+            "historical_region": np.zeros(rest.size, dtype=bool),
+            "unknown_region": np.zeros(rest.size, dtype=bool),
+        }
+        for i in range(0, rest.size, DEFAULT_CHUNK_SIZE):
+            chunk = {k: v[i : i + DEFAULT_CHUNK_SIZE] for k, v in part.items()}
+            _validate_chunk(strs[i : i + DEFAULT_CHUNK_SIZE], today_days, chunk, warnings=False)
+        code_rest = np.zeros(rest.size, dtype=np.uint8)
+        for i, text in enumerate(ERROR_CODES, start=1):
+            code_rest[part["error"] == text] = i
+        code[rest] = code_rest
+        ok = part["valid"]
+        good = rest[ok]
+        days[good] = part["birth_date"][ok].astype(np.int64)
+        norm = part["normalized"][ok].astype("S18")
+        digits[good] = np.frombuffer(norm.tobytes(), dtype=np.uint8).reshape(-1, 18) - 0x30
+        digits[good[norm.view(np.uint8).reshape(-1, 18)[:, 17] == ord("X")], 17] = _CLS_X
+    valid = code == 0
+    chars = digits + np.uint8(0x30)
+    chars[digits[:, 17] == _CLS_X, 17] = ord("X")
+    normalized = arrow_fixed_width(chars, valid)
+    region = arrow_fixed_width(chars[:, :6], valid)
+    sex = arrow_fixed_width(
+        np.where(digits[:, 16] % 2 == 1, np.uint8(ord("M")), np.uint8(ord("F")))[:, None], valid
+    )
+    birth = pa.Array.from_buffers(
+        pa.date32(),
+        n,
+        [
+            None if valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little")),
+            pa.py_buffer(np.where(valid, days, 0).astype(np.int32)),
+        ],
+        null_count=int(n - valid.sum()),
+    )
+    error = pa.array(_ERROR_ARROW_VALUES, pa.string()).take(pa.array(code))
+    return ArrowIds(valid, normalized, error, birth, sex, region)

@@ -39,7 +39,7 @@ import pyarrow.parquet as pq
 from django.db import transaction
 from django.utils import timezone
 
-from doudi.core import crypto
+from doudi.core import crypto, idcard
 from doudi.core.audit import audit_record
 from doudi.core.models import User
 from doudi.datapool import normalize as norm
@@ -107,6 +107,44 @@ class IngestError(Exception):
 
 
 def _mask_ids(raw: pa.Array) -> pa.Array:
+    """Masked copies of ID numbers as sent: spaces removed, upper case, the first six and the
+    last four characters kept. The usual value, 18 printable ASCII characters, is masked on the
+    bytes of the Arrow buffer; everything else by :func:`_mask_ids_general`."""
+    if isinstance(raw, pa.ChunkedArray):
+        raw = raw.combine_chunks()
+    raw = pc.fill_null(raw, "") if raw.null_count else raw
+    if raw.type != pa.string():
+        return _mask_ids_general(raw)
+    offsets, data = idcard.string_buffers(raw)
+    rows = np.flatnonzero(np.diff(offsets) == 18)
+    chars = idcard.fixed_width_matrix(offsets, data, rows, 18)
+    # printable ASCII only: nothing for \s to remove, upper case is a byte map
+    plain = ((chars - np.uint8(0x21)) <= np.uint8(0x7E - 0x21)).all(axis=1)
+    if not plain.all():
+        rows, chars = rows[plain], chars[plain]
+    masked = np.empty((rows.size, 18), dtype=np.uint8)
+    masked[:, :6] = _UPPER[chars[:, :6]]
+    masked[:, 6:14] = ord("*")
+    masked[:, 14:] = _UPPER[chars[:, 14:]]
+    fast = idcard.arrow_fixed_width(masked)
+    if rows.size == len(raw):
+        return fast
+    other = np.ones(len(raw), dtype=bool)
+    other[rows] = False
+    rest = np.flatnonzero(other)
+    slow = _mask_ids_general(raw.take(pa.array(rest)))
+    where = np.empty(len(raw), dtype=np.int64)
+    where[rows] = np.arange(rows.size)
+    where[rest] = rows.size + np.arange(rest.size)
+    return pa.concat_arrays([fast, slow.cast(pa.string())]).take(pa.array(where))
+
+
+#: byte → its ASCII upper case
+_UPPER = np.arange(256, dtype=np.uint8)
+_UPPER[ord("a") : ord("z") + 1] -= 32
+
+
+def _mask_ids_general(raw: pa.Array) -> pa.Array:
     s = pc.utf8_upper(pc.replace_substring_regex(pc.fill_null(raw, ""), r"\s", ""))
     n = pc.utf8_length(s)
     masked = pc.binary_join_element_wise(
@@ -143,10 +181,9 @@ def _id_parts(raw: pa.Array, normalized: pa.Array) -> tuple[pa.Array, pa.Array, 
 
 def _scatter(base: pa.Array, positions: pa.Array, values: pa.Array) -> pa.Array:
     """``base`` with ``values`` put at ``positions``."""
-    merged = base.to_pylist()
-    for pos, value in zip(positions.to_pylist(), values.to_pylist(), strict=True):
-        merged[pos] = value
-    return pa.array(merged, base.type)
+    where = np.arange(len(base), dtype=np.int64)
+    where[np.asarray(positions, dtype=np.int64)] = len(base) + np.arange(len(values))
+    return pa.concat_arrays([base, values.cast(base.type)]).take(pa.array(where))
 
 
 def _quarantine_rows(raw: RawRead, reason: pa.Array, ingest: IngestFile) -> list[QuarantineRow]:
@@ -174,17 +211,19 @@ def _quarantine_rows(raw: RawRead, reason: pa.Array, ingest: IngestFile) -> list
 def _hash_sql(columns: list[str], *, number: bool = False) -> str:
     """A keyed MD5 over the columns' text (stable across DuckDB versions, unlike ``hash``);
     ``number``: the low 64 bits as an unsigned integer (content hashes), else 32 hex digits."""
-    parts = " || chr(31) || ".join(
+    # concat() of the parts (never null) is the text of '<key>|' || a || chr(31) || b ..., built
+    # in one step instead of one intermediate string per ||
+    parts = ", chr(31), ".join(
         f"coalesce(CAST({c if c.startswith('coalesce(') else chr(34) + c + chr(34)} AS VARCHAR), '')"
         for c in columns
     )
     function = "md5_number_lower" if number else "md5"
-    return f"{function}('{crypto.index_key_hex()}|' || {parts})"
+    return f"{function}(concat('{crypto.index_key_hex()}|', {parts}))"
 
 
 #: per process: interface → (manifest paths, current record_key/content_hash). A cache only:
 #: it is rebuilt from the store whenever the manifest differs from what it was built from.
-_keys_cache: dict[tuple[str, str], tuple[frozenset[str], pa.Table]] = {}
+_keys_cache: dict[tuple[str, str], tuple[frozenset[str], pa.Table | Callable[[], pa.Table]]] = {}
 _registry_cache: dict[str, tuple[float, pa.Table]] = {}
 
 
@@ -196,7 +235,11 @@ def _existing_keys(con, root: Path, interface: Interface) -> tuple[frozenset[str
     )
     cached = _keys_cache.get((str(root), interface.code))
     if cached is not None and cached[0] == files:
-        return files, cached[1]
+        table = cached[1]
+        if callable(table):  # built on first use
+            table = table()
+            _keys_cache[(str(root), interface.code)] = (files, table)
+        return files, table
     if not files:
         table = pa.table(
             {"record_key": pa.array([], pa.string()), "content_hash": pa.array([], pa.uint64())}
@@ -216,21 +259,25 @@ def _remember_keys(
     interface: Interface,
     files: frozenset[str],
     existing: pa.Table,
-    stored: pa.Table,
+    new: pa.Table,
+    replaced: pa.Array | None,
     new_files: list[str],
 ) -> None:
-    """After a commit: the cache = the old keys, with the rows just stored replacing theirs."""
-    new = stored.select(["record_key", "content_hash"])
-    if new.num_rows:
-        # the last stored version of each key wins, as in the current view
-        new = new.group_by("record_key", use_threads=False).aggregate([("content_hash", "last")])
-        new = new.rename_columns(["record_key", "content_hash"]).select(
-            ["record_key", "content_hash"]
-        )
-        keep = pc.invert(pc.is_in(existing["record_key"], value_set=new["record_key"]))
-        merged = pa.concat_tables([existing.filter(keep), new.cast(existing.schema)])
-    else:
-        merged = existing
+    """After a commit: the cache = the old keys, with the rows just stored replacing theirs (built
+    when the next file for the interface needs it).
+
+    ``new``: (record_key, content_hash) of the last stored version of each key; ``replaced``: the
+    keys of ``existing`` among them (None: none)."""
+
+    def merged() -> pa.Table:
+        if not new.num_rows:
+            return existing
+        kept = existing
+        if replaced is not None and len(replaced):
+            kept = existing.filter(pc.invert(pc.is_in(existing["record_key"], value_set=replaced)))
+        added = new.cast(existing.schema)
+        return pa.concat_tables([kept, added]) if kept.num_rows else added
+
     _keys_cache[(str(root), interface.code)] = (files | frozenset(new_files), merged)
 
 
@@ -334,14 +381,294 @@ def _mark_failed(ingest: IngestFile, error: str, t0: float) -> None:
     )
 
 
+def _ordered(table: pa.Table, con, sql: str) -> pa.Table:
+    """The result of ``sql`` over ``table`` registered as ``incoming`` with a ``_pos`` column, in
+    the order of ``table``'s rows. A projection keeps the order of its input in DuckDB
+    (``preserve_insertion_order``); it is checked, and restored if ever needed."""
+    n = table.num_rows
+    con.register("incoming", table.append_column("_pos", pa.array(np.arange(n, dtype=np.int64))))
+    try:
+        result = con.sql(sql).to_arrow_table()
+    finally:
+        con.unregister("incoming")
+    result = result.combine_chunks()
+    pos = result["_pos"].to_numpy()
+    if not np.array_equal(pos, np.arange(n)):
+        result = result.take(pa.array(np.argsort(pos, kind="stable")))
+    return result.drop_columns(["_pos"])
+
+
+def _mix(words: np.ndarray) -> np.ndarray:
+    """One 64-bit mix of each row of an (n, 4) uint64 matrix (32 hex digits: 8 bytes alone hold
+    only 32 bits); equal rows give equal mixes, the rest almost never."""
+    mixed = words[:, 0] * np.uint64(0x9E3779B97F4A7C15)
+    mixed ^= words[:, 1] * np.uint64(0xC2B2AE3D27D4EB4F)
+    mixed ^= words[:, 2] * np.uint64(0x165667B19E3779F9)
+    mixed ^= words[:, 3]
+    return mixed
+
+
+def _first_occurrences(key: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For 32-hex-digit keys: (group, first, size) where ``group`` numbers the distinct keys per
+    row, ``first`` marks the first row of each key (in row order) and ``size`` is the number of
+    rows of the row's key."""
+    n = len(key)
+    if n == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, np.zeros(0, dtype=bool), empty
+    if key.type not in (pa.string(), pa.large_string()):
+        key = key.cast(pa.string())
+    offsets, data = idcard.string_buffers(key)
+    if not (np.diff(offsets) == 32).all():  # not md5 hex digests: compare by Arrow's hashing
+        enc = pc.dictionary_encode(key)
+        group = enc.indices.to_numpy().astype(np.int64)
+        seen = np.maximum.accumulate(group)
+        first = np.ones(n, dtype=bool)
+        first[1:] = group[1:] > seen[:-1]
+        size = np.bincount(group)[group]
+        return group, first, size
+    words = np.ascontiguousarray(idcard.fixed_width_matrix(offsets, data, np.arange(n), 32))
+    words = words.view(np.uint64)  # (n, 4): the 32 bytes of each key
+    mixed = _mix(words)
+    order = np.argsort(mixed)
+    sorted_mixed = mixed[order]
+    same = sorted_mixed[1:] == sorted_mixed[:-1]
+    tied = np.flatnonzero(same)
+    if tied.size and not (words[order[tied]] == words[order[tied + 1]]).all():
+        # two keys mix to the same 64 bits: sort on all 32 bytes
+        order = np.lexsort((words[:, 3], words[:, 2], words[:, 1], words[:, 0]))
+        w = words[order]
+        same = (w[1:] == w[:-1]).all(axis=1)
+    start = np.ones(n, dtype=bool)
+    start[1:] = ~same
+    sorted_group = np.cumsum(start) - 1
+    starts = np.flatnonzero(start)
+    sizes = np.diff(np.append(starts, n))
+    group = np.empty(n, dtype=np.int64)
+    group[order] = sorted_group
+    first = np.zeros(n, dtype=bool)
+    first[np.minimum.reduceat(order, starts)] = True  # each key's first row in row order
+    size = np.empty(n, dtype=np.int64)
+    size[order] = sizes[sorted_group]
+    return group, first, size
+
+
+def _dedup_flags(
+    con, record_key: pa.Array, content_hash: np.ndarray, existing: pa.Table
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per row: (duplicate, correction, group, size, known).
+
+    A duplicate has the key and content of the store's current version, or of an earlier row of
+    the file; a correction changes the content of the store's current version, or of an earlier
+    row of the file (the first row with each new content). ``group`` numbers the file's keys,
+    ``known[group]`` says whether the store has the key, ``first`` marks each key's first row."""
+    n = len(record_key)
+    group, first, size = _first_occurrences(record_key)
+    # first row of each (key, content) pair: only keys with several rows can have later rows
+    pair_first = np.ones(n, dtype=bool)
+    multi = np.flatnonzero(size > 1)
+    if multi.size:
+        order = np.lexsort((multi, content_hash[multi], group[multi]))
+        g, h = group[multi][order], content_hash[multi][order]
+        start = np.ones(multi.size, dtype=bool)
+        start[1:] = (g[1:] != g[:-1]) | (h[1:] != h[:-1])
+        pair_first[multi[order]] = start
+    duplicate = ~pair_first
+    correction = (size > 1) & ~first & pair_first
+    n_groups = int(group.max()) + 1 if n else 0
+    known = np.zeros(n_groups, dtype=bool)
+    if existing.num_rows and n:
+        firsts = np.flatnonzero(first)
+        con.register(
+            "file_keys",
+            pa.table(
+                {"record_key": record_key.take(pa.array(firsts)), "g": pa.array(group[firsts])}
+            ),
+        )
+        con.register("existing", existing)
+        try:
+            match = con.sql("""
+                SELECT f.g, e.content_hash FROM file_keys f JOIN existing e USING (record_key)
+            """).to_arrow_table()
+        finally:
+            con.unregister("file_keys")
+            con.unregister("existing")
+        if match.num_rows:
+            stored_hash = np.zeros(n_groups, dtype=np.uint64)
+            g = match["g"].to_numpy()
+            known[g] = True
+            stored_hash[g] = match["content_hash"].to_numpy()
+            row_known = known[group]
+            same = stored_hash[group] == content_hash
+            duplicate |= row_known & same
+            correction |= row_known & ~same
+    return duplicate, correction, group, size, known
+
+
+#: place values of 9 and 8 digits
+_PLACE9 = 10 ** np.arange(8, -1, -1, dtype=np.int64)
+_PLACE8 = 10 ** np.arange(7, -1, -1, dtype=np.int64)
+
+
+def _distinct_ids(ids: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    """(the distinct non-null values of ``ids``, per row the index of its value among them, or
+    their number for a null). Normalised ID numbers (17 digits and a digit or X) are told apart
+    by a 64-bit integer made of their characters; anything else by Arrow's hashing."""
+    n = len(ids)
+    if ids.type == pa.string():
+        offsets, data = idcard.string_buffers(ids)
+        rows = np.flatnonzero(np.asarray(pc.is_valid(ids))) if ids.null_count else np.arange(n)
+        if (offsets[rows + 1] - offsets[rows] == 18).all():
+            d = idcard.fixed_width_matrix(offsets, data, rows, 18) - np.uint8(0x30)
+            last = d[:, 17]
+            is_x = last == ord("X") - 0x30
+            if (d[:, :17].max(axis=1, initial=0) <= 9).all() and ((last <= 9) | is_x).all():
+                high = np.einsum("ij,j->i", d[:, :9], _PLACE9, dtype=np.int64, casting="unsafe")
+                low = np.einsum("ij,j->i", d[:, 9:17], _PLACE8, dtype=np.int64, casting="unsafe")
+                key = (high * 10**8 + low) * 11 + np.where(is_x, 10, last)
+                _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+                index = np.full(n, first.size, dtype=np.int64)
+                index[rows] = inverse.reshape(-1)
+                return ids.take(pa.array(rows[first])), index
+    encoded = pc.dictionary_encode(ids)
+    distinct = encoded.dictionary
+    index = pc.fill_null(encoded.indices, len(distinct)).to_numpy().astype(np.int64)
+    return distinct, index
+
+
+def _blind_indexes(con, ids: pa.Array) -> tuple[pa.Array, pa.Array | None, np.ndarray]:
+    """The blind index of each normalised ID number (null for null), computed once per distinct
+    number; also the distinct indexes and, per row, the index of its number among them (their
+    number for a null)."""
+    distinct, index = _distinct_ids(ids)
+    k = len(distinct)
+    if not k:
+        return pa.nulls(len(ids), pa.string()), None, index
+    hashed = _ordered(
+        pa.table({"v": distinct}),
+        con,
+        f"SELECT {crypto.blind_index_sql('v')} AS h, _pos FROM incoming",
+    )["h"]
+    hashed = _whole(hashed)
+    present = index < k
+    if hashed.type == pa.string():
+        offsets, data = idcard.string_buffers(hashed)
+        if (np.diff(offsets) == 40).all():  # 40 hex digits: gather the bytes
+            chars = np.zeros((k + 1, 40), dtype=np.uint8)
+            chars[:k] = idcard.fixed_width_matrix(offsets, data, np.arange(k), 40)
+            return idcard.arrow_fixed_width(chars[index], present), hashed, index
+    return hashed.take(pa.array(index, mask=~present)), hashed, index
+
+
+def _linked(con, root: Path, distinct_index: pa.Array | None, index: np.ndarray) -> np.ndarray:
+    """Per row: whether its blind index is a registry person's."""
+    if distinct_index is None:
+        return np.zeros(len(index), dtype=bool)
+    con.register(
+        "ids", pa.table({"id_index": distinct_index, "g": pa.array(np.arange(len(distinct_index)))})
+    )
+    con.register("registry_persons", _registry_ids(root))
+    try:
+        found = (
+            con.sql("""
+            SELECT i.g FROM ids i JOIN registry_persons p ON p.id_index = i.id_index
+            WHERE p.person_id IS NOT NULL
+        """)
+            .to_arrow_table()["g"]
+            .to_numpy()
+        )
+    finally:
+        con.unregister("ids")
+        con.unregister("registry_persons")
+    hit = np.zeros(len(distinct_index) + 1, dtype=bool)
+    hit[found] = True
+    return hit[index]
+
+
+def _constant(value: object, n: int, type_: pa.DataType) -> pa.Array:
+    """``value`` n times."""
+    if pa.types.is_string(type_):
+        data = str(value).encode("utf-8")
+        offsets = np.arange(n + 1, dtype=np.int64) * len(data)
+        if offsets[-1] >= 2**31:
+            return pa.array([value] * n, type_)
+        return pa.Array.from_buffers(
+            type_, n, [None, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(data * n)]
+        )
+    scalar = pa.scalar(value, type_)
+    storage = {8: np.int64, 4: np.int32}[type_.bit_width // 8]
+    number = scalar.cast(pa.int64() if storage is np.int64 else pa.int32()).as_py()
+    return pa.Array.from_buffers(type_, n, [None, pa.py_buffer(np.full(n, number, storage))])
+
+
+def _last_versions(
+    out: pa.Table, group: np.ndarray, size: np.ndarray, known: np.ndarray, rows: np.ndarray
+) -> tuple[pa.Table, pa.Array | None]:
+    """(record_key, content_hash) of the last version of each key in ``out`` (the rows stored,
+    which are the file's ``rows``, in this order): the one on the file's latest line, as in the
+    current view (``out`` is in period order, and a correction may move a record to an earlier
+    period), and the keys among them the store already had (None: none)."""
+    new = out.select(["record_key", "content_hash"])
+    groups = group[rows]
+    last = np.ones(rows.size, dtype=bool)
+    several = np.flatnonzero(size[rows] > 1)  # keys with several rows in the file
+    if several.size:
+        last[several] = False
+        g = groups[several]
+        lines = out["_line"].to_numpy()[several]
+        order = np.lexsort((lines, g))  # by key, then line
+        ordered = g[order]
+        is_last = np.append(ordered[1:] != ordered[:-1], True)
+        last[several[order[is_last]]] = True
+    if not last.all():
+        new = new.filter(pa.array(last))
+    replaced = None
+    if known.any():
+        stored_known = known[groups] & last
+        if stored_known.any():
+            replaced = out["record_key"].filter(pa.array(stored_known)).combine_chunks()
+    return new, replaced
+
+
+def _months(dates: pa.Array) -> np.ndarray:
+    """Months since 1970-01 of date32 values (nulls: 0, to be replaced by the caller)."""
+    days = pc.fill_null(dates.cast(pa.int32()), 0).to_numpy()
+    lo, hi = _MONTH_OF_DAY_RANGE
+    if days.size and int(days.min()) >= lo and int(days.max()) < hi:
+        return _MONTH_OF_DAY[days - lo]
+    return days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+
+
+#: month (since 1970-01) of each day from 1800-01-01 to 2199-12-31, as int16
+_MONTH_OF_DAY_RANGE = (
+    int(np.datetime64("1800-01-01", "D").astype(np.int64)),
+    int(np.datetime64("2200-01-01", "D").astype(np.int64)),
+)
+_MONTH_OF_DAY = (
+    np.arange(*_MONTH_OF_DAY_RANGE)
+    .astype("datetime64[D]")
+    .astype("datetime64[M]")
+    .astype(np.int64)
+    .astype(np.int16)
+)
+
+
+def _whole(column: pa.ChunkedArray) -> pa.Array:
+    """The column as one array (without a copy when it already is one chunk)."""
+    return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+
+
 def _process(
     interface: Interface, raw: RawRead, ingest: IngestFile, options: IngestOptions, t0: float
 ) -> IngestFile:
     root = store.pool_root()
     normalized = norm.normalize(interface, raw.table, today=options.today)
-    good = pc.is_null(normalized.reason)
     quarantine = _quarantine_rows(raw, normalized.reason, ingest)
-    table = normalized.table.filter(good)
+    if normalized.reason.null_count == len(normalized.reason):
+        table = normalized.table
+    else:
+        table = normalized.table.filter(pc.is_null(normalized.reason))
+    table = table.combine_chunks()
     n_rows = raw.table.num_rows
     received = timezone.now()
 
@@ -357,64 +684,37 @@ def _process(
 
     key_cols = [ident(c) for c in interface.key]
     content_cols = [ident(f.name) for f in interface.fields]
-    con.register("incoming", table)
-    id_index_sql = (
-        f'CASE WHEN "{pf}" IS NOT NULL THEN {crypto.blind_index_sql(chr(34) + pf + chr(34))} END'
-        if pf
-        else "NULL"
+    hashed = _ordered(
+        table,
+        con,
+        f"""SELECT {_hash_sql(key_cols)} AS record_key,
+                   {_hash_sql(content_cols, number=True)} AS content_hash, _pos
+            FROM incoming""",
     )
-    hashed = (
-        con.sql(f"""
-        SELECT {_hash_sql(key_cols)} AS record_key,
-               {_hash_sql(content_cols, number=True)} AS content_hash,
-               {id_index_sql} AS id_index,
-               row_number() OVER () - 1 AS _pos
-        FROM incoming
-    """)
-        .to_arrow_table()
-        .sort_by("_pos")
-    )
-    record_key = hashed["record_key"].combine_chunks()
-    content_hash = hashed["content_hash"].combine_chunks()
+    record_key = hashed["record_key"].chunk(0) if hashed.num_rows else pa.array([], pa.string())
+    content_hash = hashed["content_hash"].chunk(0) if hashed.num_rows else pa.array([], pa.uint64())
 
     manifest, existing = _existing_keys(con, root, interface)
-    con.register("existing", existing)
-    con.register("hashed", hashed)
-    flags = (
-        con.sql("""
-        SELECT h._pos,
-               (e.content_hash = h.content_hash
-                OR row_number() OVER (PARTITION BY h.record_key, h.content_hash
-                                      ORDER BY h._pos) > 1) AS duplicate,
-               (e.record_key IS NOT NULL AND e.content_hash <> h.content_hash)
-               OR (count(*) OVER (PARTITION BY h.record_key) > 1
-                   AND row_number() OVER (PARTITION BY h.record_key ORDER BY h._pos) > 1
-                   AND row_number() OVER (PARTITION BY h.record_key, h.content_hash
-                                          ORDER BY h._pos) = 1) AS correction
-        FROM hashed h LEFT JOIN existing e USING (record_key)
-    """)
-        .to_arrow_table()
-        .sort_by("_pos")
+    duplicate, correction, group, size, known = _dedup_flags(
+        con, record_key, content_hash.to_numpy(), existing
     )
-    duplicate = pc.fill_null(flags["duplicate"].combine_chunks(), False)
-    correction = pc.fill_null(flags["correction"].combine_chunks(), False)
-    keep = pc.invert(duplicate)
+    keep = ~duplicate
 
     columns: dict[str, pa.Array] = {}
     schema = stored_schema(interface)
     for f in interface.fields:
         if f.type == "id_number":
             if f.name != pf:
-                columns[f"{f.name}_masked"] = _mask_ids(table[f"{f.name}__raw"].combine_chunks())
+                columns[f"{f.name}_masked"] = _mask_ids(_whole(table[f"{f.name}__raw"]))
             continue
-        columns[f.name] = table[f.name].combine_chunks()
+        columns[f.name] = _whole(table[f.name])
     n = table.num_rows
     if pf:
-        raw_ids = table[f"{pf}__raw"].combine_chunks()
-        id_norm = table[pf].combine_chunks()
-        birth = table["__id_birth"].combine_chunks()
-        sex = table["__id_sex"].combine_chunks()
-        region = table["__id_region"].combine_chunks()
+        raw_ids = _whole(table[f"{pf}__raw"])
+        id_norm = _whole(table[pf])
+        birth = _whole(table["__id_birth"])
+        sex = _whole(table["__id_sex"])
+        region = _whole(table["__id_region"])
         invalid = pc.is_null(id_norm)
         if pc.any(invalid).as_py():  # read what can be read from the invalid numbers
             bad = pc.indices_nonzero(invalid)
@@ -422,72 +722,86 @@ def _process(
             birth = _scatter(birth, bad, b2)
             sex = _scatter(sex, bad, s2)
             region = _scatter(region, bad, r2)
+        id_index, distinct_index, id_group = _blind_indexes(con, id_norm)
+        id_valid = pc.is_valid(id_norm)
         columns.update(
             {
-                "id_index": hashed["id_index"].combine_chunks(),
+                "id_index": id_index,
                 "id_masked": _mask_ids(raw_ids),
-                "id_valid": pc.is_valid(id_norm),
+                "id_valid": id_valid,
                 "id_birth_date": birth,
                 "id_sex": sex,
                 "id_region": region,
             }
         )
         registry_export(root)
-        con.register("registry_persons", _registry_ids(root))
-        exact = (
-            con.sql("""
-            SELECT h._pos, p.person_id FROM hashed h
-            LEFT JOIN registry_persons p ON p.id_index = h.id_index
-        """)
-            .to_arrow_table()
-            .sort_by("_pos")["person_id"]
-            .combine_chunks()
-        )
-        linked_exact = pc.is_valid(exact)
-        linked = linked_exact
+        linked = _linked(con, root, distinct_index, id_group)
     else:
-        linked = pa.array(np.zeros(n, bool))
+        linked = np.zeros(n, dtype=bool)
     columns["record_key"] = record_key
     columns["content_hash"] = content_hash
-    columns["_ingest"] = pa.array(np.full(n, ingest.pk, np.int64))
-    columns["_line"] = table["_line"].combine_chunks()
-    columns["_received_at"] = (
-        pa.array([received] * n, pa.timestamp("us", tz="UTC"))
-        if n
-        else pa.array([], pa.timestamp("us", tz="UTC"))
-    )
-    columns["_file"] = pa.array([ingest.file_name] * n, pa.string())
-    out = pa.table({f.name: columns[f.name] for f in schema}, schema=schema).filter(keep)
+    constants = {
+        "_ingest": ingest.pk,
+        "_received_at": received,
+        "_file": ingest.file_name,
+    }
+    columns["_line"] = _whole(table["_line"])
 
-    # periods
-    if interface.period_field and out.num_rows:
-        period = pc.strftime(out[interface.period_field], format="%Y-%m")
-        period = pc.fill_null(period, received.strftime("%Y-%m"))
+    # periods: the kept rows, grouped by period (stably: in file order within a period)
+    kept = np.flatnonzero(keep)
+    month_now = (received.year - 1970) * 12 + received.month - 1
+    if interface.period_field and kept.size:
+        dates = columns[interface.period_field]
+        months = _months(dates)
+        if dates.null_count:
+            months[np.asarray(pc.is_null(dates), dtype=bool)] = month_now
+        months = months[kept]
+        if (
+            months.dtype != np.int16
+            and months.size
+            and months.min() >= -(2**15)
+            and months.max() < 2**15
+        ):
+            months = months.astype(np.int16)  # a stable sort of int16 is a radix sort
+        order = np.argsort(months, kind="stable")
+        rows, months = kept[order], months[order]
     else:
-        period = pa.array([received.strftime("%Y-%m")] * out.num_rows, pa.string())
+        rows, months = kept, np.full(kept.size, month_now, dtype=np.int64)
+    take = pa.array(rows)
+    m = rows.size
+    arrays = []
+    for f in schema:
+        if f.name in constants:
+            arrays.append(_constant(constants[f.name], m, f.type))
+            continue
+        column = columns[f.name]
+        if column.null_count == len(column):
+            arrays.append(pa.nulls(m, f.type))
+        elif m == n:
+            arrays.append(column if np.array_equal(rows, np.arange(n)) else column.take(take))
+        else:
+            arrays.append(column.take(take))
+    out = pa.Table.from_arrays(arrays, schema=schema)
     parts = {}
-    if out.num_rows:
-        order = pc.sort_indices(period)
-        out = out.take(order)
-        period = pc.take(period, order)
-        values, counts = pc.value_counts(period).flatten()
-        start = 0
-        for value, count in sorted(zip(values.to_pylist(), counts.to_pylist(), strict=True)):
-            parts[value] = out.slice(start, count)
-            start += count
+    if m:
+        bounds = np.flatnonzero(np.diff(months)) + 1
+        starts = np.concatenate(([0], bounds))
+        ends = np.append(bounds, m)
+        for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
+            month = int(months[start])
+            parts[f"{1970 + month // 12:04d}-{month % 12 + 1:02d}"] = out.slice(start, end - start)
 
     staged = store.stage_files(root, interface.code, ingest.pk, parts) if parts else []
     if options.after_stage:
         options.after_stage()
-    kept_linked = pc.and_(linked, keep)
     counts = {
         "rows": n_rows,
         "accepted": out.num_rows,
         "quarantined": len(quarantine),
-        "duplicates": int(pc.sum(duplicate).as_py() or 0),
-        "superseded": int(pc.sum(pc.and_(correction, keep)).as_py() or 0),
-        "linked": int(pc.sum(kept_linked).as_py() or 0) if pf else 0,
-        "invalid_ids": int(pc.sum(pc.and_(pc.invert(columns["id_valid"]), keep)).as_py() or 0)
+        "duplicates": int(duplicate.sum()),
+        "superseded": int((correction & keep).sum()),
+        "linked": int((linked & keep).sum()) if pf else 0,
+        "invalid_ids": int((~np.asarray(columns["id_valid"], dtype=bool) & keep).sum())
         if pf
         else 0,
     }
@@ -519,7 +833,10 @@ def _process(
             subject_label=ingest.file_name,
             new={"interface": interface.code, **counts},
         )
-    _remember_keys(root, interface, manifest, existing, out, [rel for _, rel, _ in final])
+    new_keys, replaced = _last_versions(out, group, size, known, rows)
+    _remember_keys(
+        root, interface, manifest, existing, new_keys, replaced, [rel for _, rel, _ in final]
+    )
     if options.probabilistic and interface.person_field and interface.name_field:
         from doudi.datapool.linking import link_pending
 

@@ -14,6 +14,7 @@ numbers stored as text; rounded half-up to the fen. ID numbers: normalised per G
 from __future__ import annotations
 
 import datetime as dt
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +23,7 @@ import pyarrow.compute as pc
 
 from doudi.core import idcard
 from doudi.datapool.catalog import Field, Interface
+from doudi.datapool.readers import TRIMMED_KEY
 
 EXCEL_EPOCH = np.datetime64("1899-12-30", "D")
 MIN_DATE = np.datetime64("1880-01-01", "D")
@@ -51,6 +53,18 @@ _BOOL = {
 }
 
 
+#: Arrow type of each field type's column
+_TYPES = {
+    "string": pa.string(),
+    "date": pa.date32(),
+    "decimal": DECIMAL,
+    "integer": pa.int64(),
+    "enum": pa.string(),
+    "boolean": pa.bool_(),
+    "region_code": pa.string(),
+}
+
+
 @dataclass
 class Normalized:
     table: pa.Table  # typed columns by field name + id columns + "_line"
@@ -58,11 +72,23 @@ class Normalized:
     id_valid: pa.Array | None  # bool per row, for interfaces about persons
 
 
+#: arrays that are their own ``_trim`` (made by it, or read from a reader that trimmed them the
+#: same way), by id; an entry disappears with its array
+_TRIMMED: weakref.WeakValueDictionary[int, pa.Array] = weakref.WeakValueDictionary()
+
+
 def _trim(arr: pa.Array) -> pa.Array:
-    return pc.utf8_trim_whitespace(pc.fill_null(arr, ""))
+    if _TRIMMED.get(id(arr)) is arr:
+        return arr
+    out = pc.utf8_trim_whitespace(pc.fill_null(arr, ""))
+    _TRIMMED[id(out)] = out
+    return out
 
 
 def _empty(arr: pa.Array) -> pa.Array:
+    if isinstance(arr, pa.Array) and arr.type == pa.string() and not arr.null_count:
+        offsets, _ = idcard.string_buffers(arr)
+        return pa.array(offsets[1:] == offsets[:-1])
     return pc.equal(pc.utf8_length(arr), 0)
 
 
@@ -75,26 +101,45 @@ def _reason(bad: pa.Array, field: Field, what: str, values: pa.Array) -> pa.Arra
     return pc.if_else(bad, text, pa.scalar(None, pa.string()))
 
 
+def _empty_strings(n: int) -> pa.Array:
+    """n empty strings."""
+    return pa.Array.from_buffers(
+        pa.string(), n, [None, pa.py_buffer(np.zeros(n + 1, np.int32)), pa.py_buffer(b"")]
+    )
+
+
+def _null_if_empty(value: pa.Array, empty: pa.Array | None = None) -> pa.Array:
+    """``value`` with its empty strings made null."""
+    if empty is None:
+        empty = _empty(value)
+    if not pc.any(empty).as_py():
+        return value
+    return pc.if_else(empty, pa.scalar(None, pa.string()), value)
+
+
+def _reason_constant(
+    n: int, field: Field, what: str, bad: pa.Array | None = None
+) -> pa.Array | None:
+    """The reason "<header>：<what>（）" where ``bad`` (everywhere when None), else null."""
+    text = pa.scalar(f"{field.header}：{what}（）")
+    if bad is None:
+        return pa.array(np.full(n, text.as_py(), dtype=object), pa.string()) if n else None
+    if not pc.any(bad).as_py():
+        return None
+    return pc.if_else(bad, text, pa.scalar(None, pa.string()))
+
+
 def parse_dates(text: pa.Array) -> tuple[pa.Array, pa.Array]:
     """(date32 array, ok mask) for date strings in the accepted formats; empty → null, ok.
 
-    Fast path: a column entirely in ISO form (2024-01-05) is parsed by Arrow in one call; only
-    the rows it cannot read go through the general parser."""
+    Fast path: a column entirely in ISO form (2024-01-05) is read on its bytes with numpy (else
+    by Arrow's strptime); only the rows it cannot read go through the general parser."""
     trimmed = _trim(text)
-    stamp = pc.strptime(trimmed, format="%Y-%m-%d", unit="s", error_is_null=True)
-    iso = pc.cast(stamp, pa.date32())
-    # Arrow rolls 2023-02-29 over to 2023-03-01: keep only dates that print back the same
-    parsed = pc.and_(pc.is_valid(stamp), pc.equal(pc.utf8_length(trimmed), 10))
-    day_text = pc.if_else(parsed, pc.utf8_slice_codeunits(trimmed, 8, 10), "0")
-    same = pc.and_(parsed, pc.equal(pc.cast(day_text, pa.int64()), pc.day(stamp)))
-    in_range = pc.and_(
-        pc.and_(
-            pc.greater_equal(iso, pa.scalar(dt.date(1880, 1, 1))),
-            pc.less_equal(iso, pa.scalar(dt.date(2100, 12, 31))),
-        ),
-        same,
-    )
-    iso = pc.if_else(in_range, iso, pa.scalar(None, pa.date32()))
+    fast = _iso_dates(trimmed)
+    if fast is not None:
+        iso = fast
+    else:
+        iso = _strptime_iso(trimmed)
     pending = pc.and_(pc.is_null(iso), pc.invert(_empty(trimmed)))
     if not pc.any(pending).as_py():
         return iso, pa.array(np.ones(len(trimmed), bool))
@@ -110,6 +155,71 @@ def parse_dates(text: pa.Array) -> tuple[pa.Array, pa.Array]:
     mask[idx] = np.asarray(pc.is_null(rest_values), dtype=bool)
     ok[idx] = np.asarray(rest_ok, dtype=bool)
     return pa.array(values, pa.date32(), mask=mask), pa.array(ok)
+
+
+def _strptime_iso(trimmed: pa.Array) -> pa.Array:
+    """The dates of the values in ISO form (2024-01-05) that are real dates in range, else null."""
+    stamp = pc.strptime(trimmed, format="%Y-%m-%d", unit="s", error_is_null=True)
+    iso = pc.cast(stamp, pa.date32())
+    # Arrow rolls 2023-02-29 over to 2023-03-01: keep only dates that print back the same
+    parsed = pc.and_(pc.is_valid(stamp), pc.equal(pc.utf8_length(trimmed), 10))
+    day_text = pc.if_else(parsed, pc.utf8_slice_codeunits(trimmed, 8, 10), "0")
+    same = pc.and_(parsed, pc.equal(pc.cast(day_text, pa.int64()), pc.day(stamp)))
+    in_range = pc.and_(
+        pc.and_(
+            pc.greater_equal(iso, pa.scalar(dt.date(1880, 1, 1))),
+            pc.less_equal(iso, pa.scalar(dt.date(2100, 12, 31))),
+        ),
+        same,
+    )
+    return pc.if_else(in_range, iso, pa.scalar(None, pa.date32()))
+
+
+#: 1880-01-01 and 2100-12-31 in days since 1970-01-01
+_MIN_DAYS = int(MIN_DATE.astype(np.int64))
+_MAX_DAYS = int(MAX_DATE.astype(np.int64))
+_ISO_DIGITS = [0, 1, 2, 3, 5, 6, 8, 9]
+
+
+def _iso_dates(trimmed: pa.Array) -> pa.Array | None:
+    """What :func:`_strptime_iso` gives, computed on the bytes, when every value is empty or of
+    the form dddd-dd-dd; None otherwise."""
+    if trimmed.type != pa.string() or trimmed.null_count:
+        return None
+    n = len(trimmed)
+    offsets, data = idcard.string_buffers(trimmed)
+    lengths = np.diff(offsets)
+    rows = np.flatnonzero(lengths == 10)
+    if rows.size + int((lengths == 0).sum()) != n:
+        return None
+    chars = idcard.fixed_width_matrix(offsets, data, rows, 10)
+    digits = chars[:, _ISO_DIGITS] - np.uint8(0x30)
+    if rows.size and not (
+        (digits.max(axis=1) <= 9).all() & (chars[:, 4] == 0x2D).all() & (chars[:, 7] == 0x2D).all()
+    ):
+        return None
+    d = digits.astype(np.int32)
+    year = d[:, 0] * 1000 + d[:, 1] * 100 + d[:, 2] * 10 + d[:, 3]
+    month = d[:, 4] * 10 + d[:, 5]
+    day = d[:, 6] * 10 + d[:, 7]
+    month_ok = (month >= 1) & (month <= 12)
+    ym = year * 12 + np.where(month_ok, month - 1, 0)
+    days = idcard.MONTH_START[ym] + (day - 1)
+    ok = month_ok & (day >= 1) & (day <= idcard.MONTH_DAYS[ym])
+    ok &= (days >= _MIN_DAYS) & (days <= _MAX_DAYS)
+    values = np.zeros(n, dtype=np.int32)
+    valid = np.zeros(n, dtype=bool)
+    values[rows] = np.where(ok, days, 0)
+    valid[rows] = ok
+    return pa.Array.from_buffers(
+        pa.date32(),
+        n,
+        [
+            None if valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little")),
+            pa.py_buffer(values),
+        ],
+        null_count=int(n - valid.sum()),
+    )
 
 
 def _parse_dates_general(text: pa.Array) -> tuple[pa.Array, pa.Array]:
@@ -209,7 +319,13 @@ def parse_region_codes(text: pa.Array) -> tuple[pa.Array, pa.Array]:
 
 
 def _names(text: pa.Array) -> pa.Array:
-    return pc.replace_substring_regex(pc.fill_null(text, ""), "[\\s\u3000·•]", "")
+    text = pc.fill_null(text, "")
+    if not pc.any(pc.match_substring_regex(text, _NAME_GAPS)).as_py():
+        return text  # nothing to remove
+    return pc.replace_substring_regex(text, _NAME_GAPS, "")
+
+
+_NAME_GAPS = "[\\s\u3000·•]"
 
 
 def normalize(interface: Interface, raw: pa.Table, *, today: dt.date | None = None) -> Normalized:
@@ -221,41 +337,35 @@ def normalize(interface: Interface, raw: pa.Table, *, today: dt.date | None = No
     if "_bad_json" in raw.column_names:
         bad = raw["_bad_json"].combine_chunks()
         reasons.append(pc.if_else(bad, "整行不是有效的 JSON 对象", pa.scalar(None, pa.string())))
+    trimmed = (raw.schema.metadata or {}).get(TRIMMED_KEY) == b"1"
     for field in interface.fields:
         if field.name in raw.column_names:
-            text = _trim(raw[field.name].combine_chunks())
+            column = raw[field.name].combine_chunks()
+            if trimmed and column.null_count == 0 and column.type == pa.string():
+                _TRIMMED[id(column)] = column
+            text = _trim(column)
+            empty = _empty(text)
+        elif field.type != "id_number":  # a column the file does not have: every value empty
+            columns[field.name] = pa.nulls(n, _TYPES[field.type])
+            if field.required:
+                reasons.append(_reason_constant(n, field, "必填项为空"))
+            continue
         else:
-            text = pa.array([""] * n, pa.string())
-        empty = _empty(text)
+            text = _empty_strings(n)
+            empty = pa.array(np.ones(n, bool))
         if field.type == "id_number":
-            batch = idcard.validate_many(text.to_numpy(zero_copy_only=False), today=today)
-            valid = pa.array(np.asarray(batch.valid, dtype=bool))
-            normalized = pa.array(batch.normalized.astype(object), pa.string())
-            columns[field.name] = pc.if_else(valid, normalized, pa.scalar(None, pa.string()))
+            ids = idcard.validate_arrow(text, today=today)
+            valid = pa.array(ids.valid)
+            columns[field.name] = ids.normalized
             columns[f"{field.name}__raw"] = text
-            errors = pa.array(batch.error.astype(object), pa.string())
-            columns[f"{field.name}__error"] = pc.if_else(
-                valid, pa.scalar(None, pa.string()), errors
-            )
+            columns[f"{field.name}__error"] = ids.error
             if field.name == interface.person_field:
                 id_valid = valid
                 # birth date, sex and area of the valid numbers, from the validator's arrays
-                columns["__id_birth"] = pa.array(
-                    batch.birth_date.astype("datetime64[D]"),
-                    pa.date32(),
-                    mask=~np.asarray(batch.valid),
-                )
-                columns["__id_sex"] = pc.if_else(
-                    valid,
-                    pa.array(batch.sex.astype(object), pa.string()),
-                    pa.scalar(None, pa.string()),
-                )
-                columns["__id_region"] = pc.if_else(
-                    valid,
-                    pa.array(batch.region_code.astype(object), pa.string()),
-                    pa.scalar(None, pa.string()),
-                )
-            ok = pa.array(np.ones(n, bool))  # invalid IDs are kept: linkage handles them
+                columns["__id_birth"] = ids.birth_date
+                columns["__id_sex"] = ids.sex
+                columns["__id_region"] = ids.region_code
+            ok = None  # invalid IDs are kept: linkage handles them
         elif field.type == "date":
             columns[field.name], ok = parse_dates(text)
         elif field.type == "decimal":
@@ -270,8 +380,8 @@ def normalize(interface: Interface, raw: pa.Table, *, today: dt.date | None = No
             columns[field.name], ok = parse_region_codes(text)
         else:
             value = _names(text) if field.name == interface.name_field else text
-            columns[field.name] = pc.if_else(_empty(value), pa.scalar(None, pa.string()), value)
-            ok = pa.array(np.ones(n, bool))
+            columns[field.name] = _null_if_empty(value, empty if value is text else None)
+            ok = None
         kind = {
             "date": "无法识别的日期",
             "decimal": "不是有效金额",
@@ -280,10 +390,10 @@ def normalize(interface: Interface, raw: pa.Table, *, today: dt.date | None = No
             "boolean": "应为 是/否",
             "region_code": "不是区划代码",
         }
-        if field.type in kind:
+        if field.type in kind and ok is not None:
             reasons.append(_reason(pc.invert(ok), field, kind[field.type], text))
         if field.required and field.type != "id_number":
-            reasons.append(_reason(empty, field, "必填项为空", pa.array([""] * n, pa.string())))
+            reasons.append(_reason_constant(n, field, "必填项为空", empty))
     if interface.person_field and interface.name_field:
         id_col = columns[interface.person_field]
         name_col = columns.get(interface.name_field)
@@ -310,7 +420,7 @@ def normalize(interface: Interface, raw: pa.Table, *, today: dt.date | None = No
             )
     reason = pa.nulls(n, pa.string())
     for r in reversed([r for r in reasons if r is not None]):  # first problem wins
-        reason = pc.if_else(pc.is_valid(r), r, reason)
+        reason = r if reason.null_count == n else pc.if_else(pc.is_valid(r), r, reason)
     columns["_line"] = raw["_line"].combine_chunks()
     return Normalized(pa.table(columns), reason, id_valid)
 

@@ -23,6 +23,7 @@ import datetime as dt
 import io
 import json
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,8 @@ from doudi.datapool.catalog import normalize_header
 
 #: a row whose first non-empty cell starts with one of these is a summary row, not data
 TOTAL_MARKERS = ("合计", "总计", "小计", "累计", "total")
+#: schema metadata of a table whose cells are already ``pc.utf8_trim_whitespace``d (CSV)
+TRIMMED_KEY = b"doudi.trimmed"
 #: how many leading rows may hold titles, notes or blank lines above the header
 HEADER_SEARCH_ROWS = 30
 EXCEL_EPOCH = dt.date(1899, 12, 30)
@@ -75,10 +78,39 @@ def detect_format(path: Path, head: bytes) -> str:
     return "csv"
 
 
+def _is_utf8(data: bytes) -> bool:
+    """Whether ``data`` is valid UTF-8 (the same verdict as a strict ``decode``), checked by Arrow
+    without building a str."""
+    offsets = np.array([0, len(data)], dtype=np.int64)
+    array = pa.Array.from_buffers(
+        pa.large_binary(), 1, [None, pa.py_buffer(offsets), pa.py_buffer(data)]
+    )
+    try:
+        array.cast(pa.large_string())
+    except pa.ArrowInvalid:
+        return False
+    return True
+
+
+_NOT_BLANK = re.compile(rb"[^ \t\n\r\x0b\x0c]")
+
+
+def _blank(data: bytes) -> bool:
+    """``not data.strip()``, without copying ``data``."""
+    return _NOT_BLANK.search(data) is None
+
+
 def decode(data: bytes) -> tuple[str, str]:
     """Text of a CSV file and the encoding found."""
     if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="strict"), "utf-8-sig"
+        try:
+            return data[3:].decode("utf-8", errors="strict"), "utf-8-sig"
+        except UnicodeDecodeError as exc:
+            raise UnreadableFile(
+                "文件以 UTF-8 标记开头，但内容不是有效的 UTF-8（可能被截断或混入了其他编码），"
+                "请重新导出后上传",
+                "the file starts with a UTF-8 byte order mark but is not valid UTF-8",
+            ) from exc
     try:
         return data.decode("utf-8", errors="strict"), "utf-8"
     except UnicodeDecodeError:
@@ -286,15 +318,31 @@ def read_jsonl(data: bytes, header_map: Mapping[str, str], required: Iterable[st
 
 
 def read_csv_text(
-    text: str,
+    text: str | None,
     encoding: str,
     header_map: Mapping[str, str],
     required: Iterable[str],
     raw: bytes | None = None,
 ) -> RawRead:
     """CSV: the header is found with the csv module on the first lines; the body is parsed by
-    Arrow's multi-threaded reader, with line numbers recovered from the newline positions."""
-    head_lines = text.split("\n", HEADER_SEARCH_ROWS + 1)[: HEADER_SEARCH_ROWS + 1]
+    Arrow's multi-threaded reader, with line numbers recovered from the newline positions.
+
+    ``raw``: the text as UTF-8 bytes, when the file is UTF-8; ``text`` may then be None (only the
+    first lines are decoded, unless the slow path needs the whole text)."""
+    if text is None:
+        if raw is None:
+            raise TypeError("read_csv_text needs the text or its UTF-8 bytes")
+        end = 0
+        for _ in range(HEADER_SEARCH_ROWS + 1):
+            nxt = raw.find(b"\n", end)
+            if nxt < 0:
+                end = len(raw)
+                break
+            end = nxt + 1
+        head = raw[:end].decode("utf-8", errors="strict")
+    else:
+        head = text
+    head_lines = head.split("\n", HEADER_SEARCH_ROWS + 1)[: HEADER_SEARCH_ROWS + 1]
     head_rows = list(csv.reader(head_lines[:HEADER_SEARCH_ROWS]))
     index, columns, extra = find_header(head_rows, header_map, required)
     # position just after the header line
@@ -310,7 +358,7 @@ def read_csv_text(
             nxt = text.find("\n", pos)
             pos = len(text) if nxt < 0 else nxt + 1
         body = text[pos:].encode("utf-8")
-    if not body.strip():
+    if _blank(body):
         empty = {name: pa.array([], pa.string()) for name in columns.values()}
         empty["_line"] = pa.array([], pa.int64())
         return RawRead(pa.table(empty), "csv", encoding, index + 1, {"blank": 0, "total": 0}, extra)
@@ -327,20 +375,30 @@ def read_csv_text(
                 strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
                 include_columns=[f"c{i}" for i in columns],
+                check_utf8=False,  # valid UTF-8 already: checked, or encoded here
             ),
         )
-        lines = _physical_lines(body, index + 2)
+        lines = _physical_lines(body, index + 2, table.num_rows)
         if len(lines) != table.num_rows:
             raise ValueError("line count mismatch")
     except (pa.ArrowInvalid, ValueError):
+        if text is None:
+            text = raw.decode("utf-8", errors="strict")  # type: ignore[union-attr]
         return _read_csv_slow(text, encoding, index, columns, extra)
     table = table.rename_columns([columns[int(n[1:])] for n in table.column_names])
     table = table.append_column("_line", pa.array(lines, pa.int64()))
     return _drop_blank_and_total(table, list(columns.values()), "csv", encoding, index + 1, extra)
 
 
-def _physical_lines(body: bytes, first_line: int) -> np.ndarray:
-    """Line numbers of the non-empty lines of ``body`` (which starts at ``first_line``)."""
+def _physical_lines(body: bytes, first_line: int, rows: int | None = None) -> np.ndarray:
+    """Line numbers of the non-empty lines of ``body`` (which starts at ``first_line``).
+
+    ``rows``: the number of rows Arrow read from ``body``. Without a carriage return Arrow reads
+    one row per non-empty line; when that is one per line, no line is empty."""
+    if rows is not None and b"\r" not in body:
+        count = body.count(b"\n") + (1 if body and not body.endswith(b"\n") else 0)
+        if count == rows:
+            return np.arange(first_line, first_line + rows, dtype=np.int64)
     buf = np.frombuffer(body, dtype=np.uint8)
     ends = np.flatnonzero(buf == 10)
     if len(buf) and buf[-1] != 10:
@@ -380,35 +438,95 @@ def _read_csv_slow(
     return RawRead(table, "csv", encoding, index + 1, {"blank": blank, "total": total}, extra)
 
 
+#: the markers of a summary row that :func:`_drop_blank_and_total` looks for
+_TOTAL_CELL_MARKERS = ("合计", "总计", "小计", "累计")
+#: the UTF-8 bytes of their first characters
+_MARKER_HEADS = sorted({m[0].encode("utf-8") for m in _TOTAL_CELL_MARKERS})
+
+
+def _chunks(column: pa.Array | pa.ChunkedArray) -> list[pa.Array]:
+    return column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+
+
+def _nonempty(column: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """Per cell, whether it is not empty (the cells are strings, never null)."""
+    import pyarrow.compute as pc
+
+    from doudi.core.idcard import string_buffers
+
+    parts = []
+    for chunk in _chunks(column):
+        if chunk.null_count or chunk.type != pa.string():
+            return pc.greater(pc.utf8_length(column), 0)
+        offsets, _ = string_buffers(chunk)
+        parts.append(pa.array(np.diff(offsets) > 0))
+    return pa.chunked_array(parts, pa.bool_())
+
+
+def _may_start_with_marker(column: pa.Array | pa.ChunkedArray) -> bool:
+    """False when no cell starts with the first character of a summary marker."""
+    from doudi.core.idcard import string_buffers
+
+    for chunk in _chunks(column):
+        if chunk.type != pa.string():
+            return True
+        offsets, data = string_buffers(chunk)
+        head = offsets[:-1][np.diff(offsets) >= 6]
+        if not head.size:
+            continue
+        for marker in _MARKER_HEADS:
+            hit = (
+                (data[head] == marker[0])
+                & (data[head + 1] == marker[1])
+                & (data[head + 2] == marker[2])
+            )
+            if hit.any():
+                return True
+    return False
+
+
 def _drop_blank_and_total(
-    table: pa.Table, fields: list[str], fmt: str, encoding: str, header_line: int, extra: list[str]
+    table: pa.Table,
+    fields: list[str],
+    fmt: str,
+    encoding: str,
+    header_line: int,
+    extra: list[str],
 ) -> RawRead:
+    """Trim the cells; drop the blank rows and the summary rows."""
     import pyarrow.compute as pc
 
     stripped = {f: pc.utf8_trim_whitespace(table[f]) for f in fields}
+    # a summary row needs a cell that starts with a marker
+    totals = any(_may_start_with_marker(stripped[f]) for f in fields)
     nonblank = None
     for f in fields:
-        has = pc.greater(pc.utf8_length(stripped[f]), 0)
+        has = _nonempty(stripped[f])
         nonblank = has if nonblank is None else pc.or_(nonblank, has)
-    first = None
-    for f in fields:  # first non-empty cell of each row, in column order
-        first = (
-            stripped[f]
-            if first is None
-            else pc.if_else(pc.greater(pc.utf8_length(first), 0), first, stripped[f])
+    if totals:
+        first = None
+        for f in fields:  # first non-empty cell of each row, in column order
+            first = (
+                stripped[f]
+                if first is None
+                else pc.if_else(pc.greater(pc.utf8_length(first), 0), first, stripped[f])
+            )
+        total = pc.or_(
+            pc.or_(pc.starts_with(first, "合计"), pc.starts_with(first, "总计")),
+            pc.or_(pc.starts_with(first, "小计"), pc.starts_with(first, "累计")),
         )
-    total = pc.or_(
-        pc.or_(pc.starts_with(first, "合计"), pc.starts_with(first, "总计")),
-        pc.or_(pc.starts_with(first, "小计"), pc.starts_with(first, "累计")),
-    )
-    keep = pc.and_(nonblank, pc.invert(total))
-    n_blank = int(pc.sum(pc.invert(nonblank)).as_py() or 0)
-    n_total = int(pc.sum(pc.and_(nonblank, total)).as_py() or 0)
+        keep = pc.and_(nonblank, pc.invert(total))
+        n_total = int(pc.sum(pc.and_(nonblank, total)).as_py() or 0)
+    else:
+        keep = nonblank
+        n_total = 0
+    n_blank = int(pc.sum(pc.invert(nonblank)).as_py() or 0) if nonblank is not None else 0
     for f in fields:
         table = table.set_column(table.schema.get_field_index(f), f, stripped[f])
-    return RawRead(
-        table.filter(keep), fmt, encoding, header_line, {"blank": n_blank, "total": n_total}, extra
-    )
+    if keep is not None and n_blank + n_total:  # else every row is kept
+        table = table.filter(keep)
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}), TRIMMED_KEY: b"1"})
+    return RawRead(table, fmt, encoding, header_line, {"blank": n_blank, "total": n_total}, extra)
 
 
 def read_file(path: Path, header_map: Mapping[str, str], required: Iterable[str]) -> RawRead:
@@ -420,7 +538,7 @@ def read_file(path: Path, header_map: Mapping[str, str], required: Iterable[str]
             f"无法读取文件：{exc.strerror}", f"cannot read the file: {exc}"
         ) from exc
     fmt = detect_format(path, data[:8])
-    if not data.strip():
+    if _blank(data):
         if fmt == "jsonl":  # a day with nothing to report: zero rows, not an error
             empty = {name: pa.array([], pa.string()) for name in set(header_map.values())}
             empty["_line"] = pa.array([], pa.int64())
@@ -432,8 +550,13 @@ def read_file(path: Path, header_map: Mapping[str, str], required: Iterable[str]
         return read_jsonl(data, header_map, required)
     if b"\x00" in data[:4096]:
         raise UnreadableFile("文件不是文本格式的 CSV", "the file is not a text CSV")
+    if data.startswith(b"\xef\xbb\xbf"):
+        if _is_utf8(data[3:]):
+            return read_csv_text(None, "utf-8-sig", header_map, required, raw=data[3:])
+    elif _is_utf8(data):  # UTF-8: no need to decode more than the header lines
+        return read_csv_text(None, "utf-8", header_map, required, raw=data)
     text, encoding = decode(data)
-    if encoding.startswith("utf-8"):
+    if encoding.startswith("utf-8"):  # pragma: no cover - UTF-8 is handled above
         body = data[3:] if encoding == "utf-8-sig" else data
         return read_csv_text(text, encoding, header_map, required, raw=body)
     return read_csv_text(text, encoding, header_map, required)

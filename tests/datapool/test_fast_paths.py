@@ -1,0 +1,197 @@
+"""The fast paths of the ingest pipeline give what the general code gives."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from doudi.datapool import ingest, normalize, readers, store
+
+
+def md5_keys(values: list[str]) -> pa.Array:
+    return pa.array([hashlib.md5(v.encode()).hexdigest() for v in values], pa.string())
+
+
+def reference_flags(keys: list[str], hashes: list[int], existing: dict[str, int]):
+    """The flags as the SQL window functions define them."""
+    duplicate, correction = [], []
+    seen_key: dict[str, int] = {}
+    seen_pair: set[tuple[str, int]] = set()
+    count = {k: keys.count(k) for k in keys}
+    for k, h in zip(keys, hashes, strict=True):
+        pair_first = (k, h) not in seen_pair
+        key_first = k not in seen_key
+        duplicate.append(existing.get(k) == h or not pair_first)
+        correction.append(
+            (k in existing and existing[k] != h) or (count[k] > 1 and not key_first and pair_first)
+        )
+        seen_pair.add((k, h))
+        seen_key[k] = 1
+    return np.array(duplicate, bool), np.array(correction, bool)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 6), st.integers(0, 2)), max_size=30),
+    st.dictionaries(st.integers(0, 8), st.integers(0, 2), max_size=5),
+    st.booleans(),
+)
+def test_dedup_flags(rows, stored, collide) -> None:
+    keys = [f"k{k}" for k, _ in rows]
+    hashes = [h for _, h in rows]
+    existing = {f"k{k}": h for k, h in stored.items()}
+    record_key = md5_keys(keys)
+    stored_keys = md5_keys(list(existing))
+    table = pa.table(
+        {
+            "record_key": stored_keys,
+            "content_hash": pa.array(list(existing.values()), pa.uint64()),
+        }
+    )
+    by_md5 = {hashlib.md5(k.encode()).hexdigest(): v for k, v in existing.items()}
+    original = ingest._mix
+    if collide:  # every key mixes to the same value: the exact fallback sorts on all bytes
+        ingest._mix = lambda words: np.zeros(len(words), np.uint64)
+    try:
+        dup, corr, group, size, known = ingest._dedup_flags(
+            store.connect(), record_key, np.array(hashes, np.uint64), table
+        )
+    finally:
+        ingest._mix = original
+    ref_dup, ref_corr = reference_flags(record_key.to_pylist(), hashes, by_md5)
+    assert dup.tolist() == ref_dup.tolist()
+    assert corr.tolist() == ref_corr.tolist()
+    assert size.tolist() == [keys.count(k) for k in keys]
+    same = [[a == b for b in keys] for a in keys]
+    assert [[ga == gb for gb in group] for ga in group] == same
+
+
+def test_first_occurrences_other_keys() -> None:
+    keys = pa.array(["b", "a", "b", "ccc", "a", "b"])
+    group, first, size = ingest._first_occurrences(keys)
+    assert first.tolist() == [True, True, False, True, False, False]
+    assert size.tolist() == [3, 2, 3, 1, 2, 3]
+    assert group[0] == group[2] == group[5] and group[1] == group[4] != group[0]
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["370602198001010012", "37060219800101001x", "  370602198001010012 ", None, ""],
+        ["abc", "3706021980010100１２", "370602 98001010012", "370602198001010012"],
+        ["370602198001010012"] * 3,
+        [],
+    ],
+)
+def test_mask_ids_fast_path(values) -> None:
+    arr = pa.array(values, pa.string())
+    assert ingest._mask_ids(arr).to_pylist() == ingest._mask_ids_general(arr).to_pylist()
+
+
+def test_scatter() -> None:
+    base = pa.array(["a", None, "c", "d"])
+    out = ingest._scatter(base, pa.array([1, 3], pa.uint64()), pa.array(["B", None]))
+    assert out.to_pylist() == ["a", "B", "c", None]
+
+
+def test_constant_columns() -> None:
+    now = dt.datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=dt.UTC)
+    ts = pa.timestamp("us", tz="UTC")
+    assert ingest._constant(now, 3, ts).to_pylist() == [now] * 3
+    assert ingest._constant("文件.csv", 2, pa.string()).to_pylist() == ["文件.csv"] * 2
+    assert ingest._constant(7, 2, pa.int64()).to_pylist() == [7, 7]
+    assert len(ingest._constant("x", 0, pa.string())) == 0
+
+
+def test_months() -> None:
+    days = pa.array([dt.date(1880, 1, 1), None, dt.date(2024, 2, 29), dt.date(2100, 12, 31)])
+    expected = [(d.year - 1970) * 12 + d.month - 1 if d else 0 for d in days.to_pylist()]
+    assert ingest._months(days).tolist() == expected
+
+
+iso = st.builds(
+    lambda y, m, d: f"{y:04d}-{m:02d}-{d:02d}",
+    st.sampled_from([0, 1879, 1880, 1900, 2000, 2023, 2024, 2100, 2101, 9999]),
+    st.integers(0, 13),
+    st.integers(0, 32),
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.one_of(iso, st.just("")), max_size=30))
+def test_iso_dates_same_as_strptime(values) -> None:
+    arr = pa.array(values, pa.string())
+    fast = normalize._iso_dates(arr)
+    assert fast is not None
+    assert fast.equals(normalize._strptime_iso(arr))
+
+
+def test_iso_dates_declines_other_forms() -> None:
+    assert normalize._iso_dates(pa.array(["2024-1-5"])) is None
+    assert normalize._iso_dates(pa.array(["2024/01/05"])) is None
+    assert normalize._iso_dates(pa.array(["2024-01-05", None])) is None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"a\nb\n", b"a\nb", b"a\n\nb\n", b"\na\n", b"a\r\nb\r\n", b"a\n\r\nb", b"a\n\r", b""],
+)
+def test_physical_lines_shortcut(body) -> None:
+    slow = readers._physical_lines(body, 2)
+    assert readers._physical_lines(body, 2, len(slow)).tolist() == slow.tolist()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"abc", "中文".encode(), "中文".encode("gbk"), b"\xed\xa0\x80", b"\xf4\x90\x80\x80", b""],
+)
+def test_is_utf8(data) -> None:
+    try:
+        data.decode("utf-8")
+        expected = True
+    except UnicodeDecodeError:
+        expected = False
+    assert readers._is_utf8(data) is expected
+
+
+def test_blank() -> None:
+    for data in [b"", b" \t\r\n\x0b\x0c", b" x ", b"\xe3\x80\x80"]:
+        assert readers._blank(data) is (not data.strip())
+
+
+def test_marker_and_nonempty_checks() -> None:
+    col = pa.chunked_array([pa.array(["", "x", "合"]), pa.array(["小计 1", "a"])])
+    assert readers._may_start_with_marker(col)
+    assert not readers._may_start_with_marker(pa.array(["", "金额合计", "合"]))
+    assert readers._nonempty(col).to_pylist() == [False, True, True, True, True]
+    assert pc.all(pc.equal(normalize._empty(pa.array(["", "a"])), pa.array([True, False])))
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [
+            "37060219800101001X",
+            None,
+            "370602198001010012",
+            "37060219800101001X",
+            "110105194912310021",
+        ],
+        ["370602198001010012"] * 3 + [None],
+        [None, None],
+        ["abc", None, "abc", "370602198001010012"],  # not ID numbers: Arrow's hashing
+    ],
+)
+def test_distinct_ids(values) -> None:
+    arr = pa.array(values, pa.string())
+    distinct, index = ingest._distinct_ids(arr)
+    names = distinct.to_pylist()
+    assert sorted(names) == sorted({v for v in values if v is not None})
+    assert [None if i == len(names) else names[i] for i in index] == values

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 from django.db.models import Count, Max, Q, QuerySet, Sum
 
 from doudi.core.access import jurisdiction_prefix
@@ -35,7 +36,7 @@ def pool_connection(
     to anyone).
     An incremental job then reads those households' whole history and nothing else. The scope
     is the temp table ``pool_scope_ids`` (``id_index``), their registry rows
-    ``pool_scope_registry``.
+    ``pool_scope_registry``. ``pool_rows`` (interface, stored_rows) gives each interface's size.
 
     ``history`` (with ``scope_ingests``): only these person interfaces are read with the scope's
     history; every other one holds just the rows of those ingest batches (finding a few
@@ -44,13 +45,15 @@ def pool_connection(
     wanted = None if only is None else frozenset(only)
     root = store.pool_root()
     files: dict[str, list[str]] = {}
-    for interface, path in (
+    stored_rows: dict[str, int] = {}
+    for interface, path, rows in (
         StoreFile.objects.filter(ingest__status=IngestFile.Status.COMMITTED)
         .filter(**({} if wanted is None else {"interface__in": wanted}))
         .order_by("id")
-        .values_list("interface", "path")
+        .values_list("interface", "path", "rows")
     ):
         files.setdefault(interface, []).append(path)
+        stored_rows[interface] = stored_rows.get(interface, 0) + rows
     export_overrides(root)
     con = store.connect(threads=threads)
     catalog = load_catalog()
@@ -66,6 +69,18 @@ def pool_connection(
         unique=unique_interfaces(),
         keys={i.code: stored_key_columns(i) for i in catalog},
     )
+    # rows stored per interface (the manifest's counts, whatever a view keeps of them): lets a
+    # job judge an interface's size without scanning it
+    con.register(
+        "_pool_rows",
+        pa.table(
+            {
+                "interface": pa.array(list(stored_rows), pa.string()),
+                "stored_rows": pa.array(list(stored_rows.values()), pa.int64()),
+            }
+        ),
+    )
+    con.execute("CREATE OR REPLACE TEMP TABLE pool_rows AS SELECT * FROM _pool_rows")
     if scope_ingests is not None:
         _restrict_to_scope(
             con,

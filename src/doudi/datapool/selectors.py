@@ -57,10 +57,23 @@ def pool_connection(
     export_overrides(root)
     con = store.connect(threads=threads)
     catalog = load_catalog()
+    scoped = (
+        set()
+        if scope_ingests is None
+        else {
+            i.code
+            for i in catalog
+            if i.person_field
+            and (wanted is None or i.code in wanted)
+            and i.code not in frozenset(unscoped)
+        }
+    )
     store.create_views(
         con,
         root,
-        files,
+        # the scoped interfaces' views are made below: binding a view over all of an
+        # interface's files reads each file's footer, which would be done twice
+        {code: paths for code, paths in files.items() if code not in scoped},
         [
             (i.code, i.person_field or None, stored_schema(i))
             for i in catalog

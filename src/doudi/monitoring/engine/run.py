@@ -133,15 +133,20 @@ def params_table(tree: ParameterTree, as_of: dt.date, counties: Iterable[str]) -
     return pa.table(cols, schema=schema)
 
 
+#: the latest roll of each kind up to the as-of date is read from ``<roll>_all``: ``roll_date``
+#: is part of the rolls' record key, so every version of a record has the same one and the dates
+#: are those of the current rows, without ranking versions or linking persons to find them
 RECIPIENTS_FROM_POOL = """
 WITH dr AS (
-    SELECT max(roll_date) AS d FROM dibao_roll CROSS JOIN m_window w WHERE roll_date <= w.as_of
+    SELECT max(roll_date) AS d FROM dibao_roll_all CROSS JOIN m_window w
+    WHERE roll_date <= w.as_of
 ),
 tr AS (
-    SELECT max(roll_date) AS d FROM tekun_roll CROSS JOIN m_window w WHERE roll_date <= w.as_of
+    SELECT max(roll_date) AS d FROM tekun_roll_all CROSS JOIN m_window w
+    WHERE roll_date <= w.as_of
 ),
 lr AS (
-    SELECT max(roll_date) AS d FROM low_income_roll CROSS JOIN m_window w
+    SELECT max(roll_date) AS d FROM low_income_roll_all CROSS JOIN m_window w
     WHERE roll_date <= w.as_of
 )
 SELECT x.person_id, p.household_id,
@@ -201,8 +206,7 @@ def prepare(
     """Add the framework tables to ``con`` (which has the pool's views). A city-wide run reads
     the registry export into memory once (``store.pin_registry``); a scoped one does not need
     to (its views link against the scope's registry rows)."""
-    if not window.scoped:
-        pin_registry(con)
+    pin_registry(con)
     con.register("_m_window", window.table())
     con.execute("CREATE OR REPLACE TEMP TABLE m_window AS SELECT * FROM _m_window")
     counties = [

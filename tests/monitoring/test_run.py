@@ -204,3 +204,25 @@ def test_nightly_incremental_run_reads_only_the_touched_households(
     assert second.mode == "incremental" and second.summary["scoped"] is True
     assert second.summary["rules"]["new_disability"]["new"] == 1
     assert Alert.objects.get().household_id == fx.pk
+
+
+def test_a_night_with_many_new_rows_reads_the_whole_pool(
+    town_households, feed, monitor, watch, monkeypatch
+):
+    """Scoping pays only when few households are touched: above SCOPE_MAX_NEW_ROWS new rows the
+    incremental run reads the whole pool, with the same result."""
+    from django.utils import timezone
+
+    from doudi.monitoring import selectors
+    from doudi.monitoring.models import Alert
+
+    monkeypatch.setattr(selectors, "SCOPE_MAX_NEW_ROWS", 0)
+    today = timezone.localdate()
+    fx = town_households["fx"]
+    watch(fx, today - dt.timedelta(days=200))
+    monitor(today, since=today - dt.timedelta(days=30))
+    feed("disability_certificate", [_disability(person_of(fx), today)])
+    second = monitor(today)
+    assert second.mode == "incremental" and second.summary["scoped"] is False
+    assert second.summary["rules"]["new_disability"]["new"] == 1
+    assert Alert.objects.get().household_id == fx.pk

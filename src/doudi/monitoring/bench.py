@@ -176,7 +176,11 @@ def _replay(day: dt.date, decisions, as_of: dt.date, tree) -> dict[str, object]:
     if not scope:
         return {"day": stamp, "error": "no files of that day in the pool"}
     rows = sum(IngestFile.objects.filter(id__in=scope).values_list("rows", flat=True))
-    window = engine.Window(as_of=day, since=as_of, last_ingest=min(scope) - 1, scoped=True)
+    from doudi.monitoring import selectors
+
+    window = engine.Window(
+        as_of=day, since=as_of, last_ingest=min(scope) - 1, scoped=selectors.worth_scoping(scope)
+    )
     _, res = _evaluate(window, tree, prior=_prior(decisions, as_of), scope=scope)
     res["day"] = stamp
     res["files"] = len(scope)
@@ -212,6 +216,7 @@ def main(argv: Sequence[str]) -> int:
     from doudi.datapool import store
     from doudi.datapool.ingest import IngestOptions, ingest_file
     from doudi.datapool.models import IngestFile
+    from doudi.monitoring import selectors
     from doudi.monitoring.engine import run as engine
     from doudi.policy import selectors as policy_selectors
 
@@ -253,7 +258,12 @@ def main(argv: Sequence[str]) -> int:
         }
         day = dt.date.fromisoformat(last) if last else as_of + dt.timedelta(days=1)
         # the nightly case: the history arrived before the full run, the day's files after it
-        inc_window = engine.Window(as_of=day, since=as_of, last_ingest=max_ingest, scoped=True)
+        inc_window = engine.Window(
+            as_of=day,
+            since=as_of,
+            last_ingest=max_ingest,
+            scoped=selectors.worth_scoping(day_ingests),
+        )
         _, inc = _evaluate(inc_window, tree, prior=prior, scope=day_ingests)
         inc["peak_rss_mib"] = _rss_mib()
         out["incremental"] = inc

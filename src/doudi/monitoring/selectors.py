@@ -12,7 +12,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Q, QuerySet, Sum
 from django.http import Http404
 from django.utils import timezone
 
@@ -71,6 +71,28 @@ def rules_connection(
         unscoped=engine.ROLL_INTERFACES,
         history=scoped_history(rules, ingest_interfaces(scope)),
     )
+
+
+#: a scoped run reads the touched households' history by scanning each interface's whole
+#: history; when the new rows touch a large part of the city (a quarter-end bank batch) that
+#: costs more than reading everything. Above this many new rows an incremental run reads
+#: the whole pool (same results; measured on the 7M pool: a 4.2M-row day took 55 s scoped, a
+#: whole read about 35 s; a typical day of 5,000 rows 15.7 s scoped).
+SCOPE_MAX_NEW_ROWS = 500_000
+
+
+def worth_scoping(ingests: Iterable[int]) -> bool:
+    """Whether an incremental run over these ingest batches should read only the households
+    they touch (few new rows) rather than the whole pool."""
+    from doudi.datapool.models import IngestFile
+
+    new = (
+        IngestFile.objects.filter(
+            id__in=list(ingests), status=IngestFile.Status.COMMITTED
+        ).aggregate(n=Sum("accepted"))["n"]
+        or 0
+    )
+    return new <= SCOPE_MAX_NEW_ROWS
 
 
 def rule_get(code: str) -> Rule:

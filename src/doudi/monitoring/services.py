@@ -93,7 +93,9 @@ def run_window(*, as_of: dt.date, since: dt.date | None) -> tuple[engine.Window,
     arrived = IngestFile.objects.filter(
         status=IngestFile.Status.COMMITTED, id__lte=last.max_ingest
     ).aggregate(m=Max("received_at"))["m"]
-    scoped = arrived is None or timezone.localdate(arrived) <= last.as_of
+    scoped = (
+        arrived is None or timezone.localdate(arrived) <= last.as_of
+    ) and selectors.worth_scoping(_ingests_after(last.max_ingest))
     return (
         engine.Window(as_of=as_of, since=last.as_of, last_ingest=last.max_ingest, scoped=scoped),
         "incremental",

@@ -26,6 +26,7 @@ def pool_connection(
     scope_ingests: Iterable[int] | None = None,
     unscoped: Iterable[str] = (),
     history: Iterable[str] | None = None,
+    pin: bool = False,
 ) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with every interface's views over the committed store files
     (``only``: just these interfaces' views, which is faster to set up with many files).
@@ -41,7 +42,10 @@ def pool_connection(
     ``history`` (with ``scope_ingests``): only these person interfaces are read with the scope's
     history; every other one holds just the rows of those ingest batches (finding a few
     households' rows in an interface's history costs a scan of all of it, which a job that only
-    looks at what is new need not pay). ``None``: all of them with history."""
+    looks at what is new need not pay). ``None``: all of them with history.
+
+    ``pin``: read the registry export into memory first (``store.pin_registry``), for a job
+    that joins it many times; the scope is then found in memory too."""
     wanted = None if only is None else frozenset(only)
     root = store.pool_root()
     files: dict[str, list[str]] = {}
@@ -57,6 +61,7 @@ def pool_connection(
     export_overrides(root)
     con = store.connect(threads=threads)
     catalog = load_catalog()
+    # the person interfaces a scope restricts (the ``unscoped`` ones are read whole)
     scoped = (
         set()
         if scope_ingests is None
@@ -94,27 +99,28 @@ def pool_connection(
         ),
     )
     con.execute("CREATE OR REPLACE TEMP TABLE pool_rows AS SELECT * FROM _pool_rows")
+    if pin:
+        store.pin_registry(con)
     if scope_ingests is not None:
         _restrict_to_scope(
             con,
             root,
             files,
             set(scope_ingests),
-            frozenset(unscoped),
-            wanted,
+            scoped,
             None if history is None else frozenset(history),
         )
     return con
 
 
 def _restrict_to_scope(  # type: ignore[no-untyped-def]
-    con, root: Path, files: dict[str, list[str]], ingests: set[int], unscoped, wanted, history
+    con,
+    root: Path,
+    files: dict[str, list[str]],
+    ingests: set[int],
+    person_codes: set[str],
+    history: frozenset[str] | None,
 ) -> None:
-    person_codes = {
-        i.code
-        for i in load_catalog()
-        if i.person_field and (wanted is None or i.code in wanted) and i.code not in unscoped
-    }
     delta_by_code: dict[str, list[str]] = {}
     for code, path in StoreFile.objects.filter(
         ingest__status=IngestFile.Status.COMMITTED,

@@ -203,9 +203,8 @@ def prepare(
     benefits: pa.Table | None = None,
     entitled: pa.Table | None = None,
 ) -> None:
-    """Add the framework tables to ``con`` (which has the pool's views). A city-wide run reads
-    the registry export into memory once (``store.pin_registry``); a scoped one does not need
-    to (its views link against the scope's registry rows)."""
+    """Add the framework tables to ``con`` (which has the pool's views), with the registry
+    export read into memory once if the connection has not already (``store.pin_registry``)."""
     pin_registry(con)
     con.register("_m_window", window.table())
     con.execute("CREATE OR REPLACE TEMP TABLE m_window AS SELECT * FROM _m_window")
@@ -270,9 +269,10 @@ def share_views(
     view ranks record versions and links persons: at city scale that is most of a rule's
     cost), and point the view at the result for the rest of the run. Relations that are
     already tables are left alone, and so are the interfaces with more than
-    ``SHARE_MAX_ROWS`` stored rows (``pool_rows``, from the pool's manifest). ``every``: each interface a rule reads, also when only one
-    does (a scoped run: the scoped rows are few, but finding them scans the interface's whole
-    history, and a rule may read a view more than once)."""
+    ``SHARE_MAX_ROWS`` stored rows (``pool_rows``, from the pool's manifest). ``every``: each
+    interface a rule reads, also when only one does (a scoped run: the scoped rows are few, but
+    finding them scans the interface's whole history, and a rule may read a view more than
+    once)."""
     uses: dict[str, int] = {}
     for rule in rules:
         for code in rule.interfaces():

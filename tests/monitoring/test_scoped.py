@@ -36,7 +36,10 @@ def _split(rows: list[dict[str, Any]], how: str, n: int, code: str) -> tuple[lis
     return rows[1:], rows[:1]
 
 
-def _hits(entitled: pa.Table, window: engine.Window, scope: list[int] | None) -> list[tuple]:
+def _hits(
+    entitled: pa.Table, window: engine.Window, scope: list[int] | None, *, mirror: bool = True
+) -> list[tuple]:
+    from doudi.datapool import mirror as pool_mirror
     from doudi.datapool.services import registry_refresh
     from doudi.monitoring import selectors
     from doudi.policy import selectors as policy_selectors
@@ -44,6 +47,12 @@ def _hits(entitled: pa.Table, window: engine.Window, scope: list[int] | None) ->
     registry_refresh()
     rules = selectors.rules()
     con = selectors.rules_connection(rules, scope=scope)
+    # the rules read the pool's mirror, or the Parquet files when it is turned off
+    used = con.execute(
+        "SELECT count(*) FROM duckdb_views() WHERE view_name = 'registry_persons' "
+        f"AND contains(sql, '{pool_mirror.ALIAS}.')"
+    ).fetchall()[0][0]
+    assert used == int(mirror)
     engine.prepare(
         con,
         window=window,
@@ -53,12 +62,13 @@ def _hits(entitled: pa.Table, window: engine.Window, scope: list[int] | None) ->
     )
     engine.run_rules(con, rules, share_all=scope is not None)
     rows = con.sql("SELECT * FROM m_hits").fetchall()
+    con.close()
     return sorted(rows, key=lambda r: tuple((v is not None, str(v)) for v in r))
 
 
 @pytest.mark.parametrize("how", ["last", "first", "events"])
 def test_a_scoped_incremental_run_finds_what_a_whole_read_finds(
-    how: str, town_households: dict[str, Any], register: Any, feed: Any
+    how: str, town_households: dict[str, Any], register: Any, feed: Any, monkeypatch: Any
 ) -> None:
     from doudi.datapool.models import IngestFile
 
@@ -82,6 +92,9 @@ def test_a_scoped_incremental_run_finds_what_a_whole_read_finds(
         cases["entitled"], engine.Window(as_of=AS_OF, since=AS_OF, last_ingest=last), None
     )
     assert scoped == whole
+    # and the same from the Parquet files, without the pool's mirror
+    monkeypatch.setenv("DOUDI_POOL_MIRROR", "0")
+    assert _hits(cases["entitled"], window, scope, mirror=False) == scoped
     # the comparison is not vacuous: the new rows raise most rules, with older rows as evidence
     rules = {r[0] for r in whole}
     assert len(rules) >= 4, rules

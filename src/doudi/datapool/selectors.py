@@ -13,6 +13,7 @@ from django.db.models import Count, Max, Q, QuerySet, Sum
 
 from doudi.core.access import jurisdiction_prefix
 from doudi.core.models import Region, User
+from doudi.datapool import mirror as mirror_module
 from doudi.datapool import store
 from doudi.datapool.catalog import Interface, load_catalog
 from doudi.datapool.ingest import stored_schema
@@ -27,6 +28,7 @@ def pool_connection(
     unscoped: Iterable[str] = (),
     history: Iterable[str] | None = None,
     pin: bool = False,
+    mirror: bool = False,
 ) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with every interface's views over the committed store files
     (``only``: just these interfaces' views, which is faster to set up with many files).
@@ -45,7 +47,13 @@ def pool_connection(
     looks at what is new need not pay). ``None``: all of them with history.
 
     ``pin``: read the registry export into memory first (``store.pin_registry``), for a job
-    that joins it many times; the scope is then found in memory too."""
+    that joins it many times; the scope is then found in memory too.
+
+    ``mirror``: read the rows and the registry from the pool's mirror (``datapool.mirror``,
+    brought up to date first) where it can serve the job, for a city-wide job; the connection
+    is then a database of its own (close it when done: it holds the mirror open read-only, and
+    the next job cannot update the mirror while it does). Pinning the registry is then
+    unnecessary (reading the mirror's copy is faster than reading it into memory)."""
     wanted = None if only is None else frozenset(only)
     root = store.pool_root()
     files: dict[str, list[str]] = {}
@@ -59,7 +67,17 @@ def pool_connection(
         files.setdefault(interface, []).append(path)
         stored_rows[interface] = stored_rows.get(interface, 0) + rows
     export_overrides(root)
-    con = store.connect(threads=threads)
+    relations: dict[str, str] = {}
+    if mirror and mirror_module.enabled():
+        con = store.connect(threads=threads, private=True)
+        mirrored = mirror_module.attach(con, root, files, committed=_still_committed)
+        if mirrored is not None:
+            relations = {code: mirror_module.table(code) for code in mirrored}
+            for name, rel in mirror_module.REGISTRY_TABLES.items():
+                if (root / rel).exists():
+                    relations[name] = mirror_module.table(name)
+    else:
+        con = store.connect(threads=threads)
     catalog = load_catalog()
     # the person interfaces a scope restricts (the ``unscoped`` ones are read whole)
     scoped = (
@@ -86,6 +104,7 @@ def pool_connection(
         ],
         unique=unique_interfaces(),
         keys={i.code: stored_key_columns(i) for i in catalog},
+        relations={k: v for k, v in relations.items() if k not in scoped},
     )
     # rows stored per interface (the manifest's counts, whatever a view keeps of them): lets a
     # job judge an interface's size without scanning it
@@ -99,7 +118,7 @@ def pool_connection(
         ),
     )
     con.execute("CREATE OR REPLACE TEMP TABLE pool_rows AS SELECT * FROM _pool_rows")
-    if pin:
+    if pin and "registry_persons" not in relations:
         store.pin_registry(con)
     if scope_ingests is not None:
         _restrict_to_scope(
@@ -109,8 +128,17 @@ def pool_connection(
             set(scope_ingests),
             scoped,
             None if history is None else frozenset(history),
+            relations,
         )
     return con
+
+
+def _still_committed(paths: set[str]) -> set[str]:
+    return set(
+        StoreFile.objects.filter(
+            ingest__status=IngestFile.Status.COMMITTED, path__in=sorted(paths)
+        ).values_list("path", flat=True)
+    )
 
 
 def _restrict_to_scope(  # type: ignore[no-untyped-def]
@@ -120,6 +148,7 @@ def _restrict_to_scope(  # type: ignore[no-untyped-def]
     ingests: set[int],
     person_codes: set[str],
     history: frozenset[str] | None,
+    relations: dict[str, str],
 ) -> None:
     delta_by_code: dict[str, list[str]] = {}
     for code, path in StoreFile.objects.filter(
@@ -174,7 +203,9 @@ def _restrict_to_scope(  # type: ignore[no-untyped-def]
                 con.register(f"_{code}_none", schemas[code].empty_table())
                 con.execute(f"CREATE OR REPLACE TEMP VIEW {code}_all AS SELECT * FROM _{code}_none")
         else:
-            src = f"read_parquet({store._sql_list(paths)}, union_by_name = true)"
+            src = relations.get(code) or (
+                f"read_parquet({store._sql_list(paths)}, union_by_name = true)"
+            )
             # two scans rather than one OR: the first is a semi-join on the scope (a hash
             # probe), the second the few rows whose ID number is missing or invalid
             con.execute(

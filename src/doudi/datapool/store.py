@@ -94,19 +94,28 @@ _base: duckdb.DuckDBPyConnection | None = None
 _base_lock = threading.Lock()
 
 
-def connect(root: Path | None = None, *, threads: int | None = None) -> duckdb.DuckDBPyConnection:
+_CONFIG = {"autoinstall_known_extensions": "false", "autoload_known_extensions": "false"}
+
+
+def connect(
+    root: Path | None = None, *, threads: int | None = None, private: bool = False
+) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with no network access and no extension downloads.
 
     All connections are cursors on one in-memory database per process (a new database costs
     ~30 ms, a cursor well under 1 ms); views are TEMP views and registered tables are per
-    cursor, so connections never see each other's objects."""
+    cursor, so connections never see each other's objects. ``private``: a database of its own
+    instead (a job that attaches a database file: attachments are shared by all cursors)."""
     global _base
-    with _base_lock:
-        if _base is None:
-            config = {"autoinstall_known_extensions": "false", "autoload_known_extensions": "false"}
-            _base = duckdb.connect(database=":memory:", config=config)
-            _base.execute("SET enable_progress_bar = false")
-        con = _base.cursor()
+    if private:
+        con = duckdb.connect(database=":memory:", config=_CONFIG)
+        con.execute("SET enable_progress_bar = false")
+    else:
+        with _base_lock:
+            if _base is None:
+                _base = duckdb.connect(database=":memory:", config=_CONFIG)
+                _base.execute("SET enable_progress_bar = false")
+            con = _base.cursor()
     threads = threads or DEFAULT_THREADS
     if threads:
         con.execute(f"SET threads = {int(threads)}")
@@ -209,10 +218,14 @@ def create_views(
     interfaces: Iterable[tuple[str, str | None, pa.Schema]],
     unique: frozenset[str] = frozenset(),
     keys: Mapping[str, Sequence[str]] | None = None,
+    relations: Mapping[str, str] | None = None,
 ) -> None:
     """(Re)create the views. ``interfaces`` gives (code, person_field or None, stored schema) for
     every interface of the catalog, so that an interface with no data yet has empty, typed views.
-    ``keys``: per interface, the stored columns of its record key (see :func:`current_sql`)."""
+    ``keys``: per interface, the stored columns of its record key (see :func:`current_sql`).
+    ``relations``: for an interface code or a registry view name, an SQL relation holding the
+    same rows as its files (the pool's mirror, ``datapool.mirror``) to read instead."""
+    relations = relations or {}
     persons = root / REGISTRY_PERSONS
     households = root / REGISTRY_HOUSEHOLDS
     overrides = root / OVERRIDES
@@ -233,7 +246,9 @@ def create_views(
         ("registry_households", households, HOUSEHOLDS_SCHEMA),
         ("link_overrides", overrides, OVERRIDES_SCHEMA),
     ):
-        if path.exists():
+        if name in relations:
+            con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM {relations[name]}")
+        elif path.exists():
             con.execute(
                 f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM read_parquet('{path}')"
             )
@@ -242,7 +257,11 @@ def create_views(
             con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM _{name}_empty")
     for code, person_field, schema in interfaces:
         files = [str(root / f) for f in files_by_interface.get(code, [])]
-        if not files:
+        if code in relations:
+            con.execute(
+                f"CREATE OR REPLACE TEMP VIEW {code}_all AS SELECT * FROM {relations[code]}"
+            )
+        elif not files:
             con.register(f"_{code}_empty", schema.empty_table())
             con.execute(f"CREATE OR REPLACE TEMP VIEW {code}_all AS SELECT * FROM _{code}_empty")
         else:
@@ -260,11 +279,21 @@ def pin_registry(con: duckdb.DuckDBPyConnection) -> None:
     """Read the registry export once into memory for this connection (a city-wide job: every
     interface view joins it to resolve persons, and most jobs join it again, so scanning the
     Parquet file each time costs more than holding it). Views are bound late, so redefining
-    ``registry_persons`` here serves them all. Idempotent."""
+    ``registry_persons`` here serves them all. Idempotent. Does nothing where the registry is
+    read from the pool's mirror (``datapool.mirror``): DuckDB's own storage is read faster than
+    a copy is made."""
     exists = con.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'pool_registry' AND temporary"
     ).fetchall()[0][0]
     if exists:
+        return
+    from doudi.datapool import mirror
+
+    mirrored = con.execute(
+        "SELECT count(*) FROM duckdb_views() WHERE view_name = 'registry_persons' "
+        f"AND temporary AND contains(sql, '{mirror.ALIAS}.')"
+    ).fetchall()[0][0]
+    if mirrored:
         return
     con.execute("CREATE TEMP TABLE pool_registry AS SELECT * FROM registry_persons")
     con.execute("CREATE OR REPLACE TEMP VIEW registry_persons AS SELECT * FROM pool_registry")

@@ -56,15 +56,16 @@ def pool_interfaces(rules: Sequence[Rule]) -> set[str]:
 def rules_connection(
     rules: Sequence[Rule], *, scope: Iterable[int] | None = None
 ) -> duckdb.DuckDBPyConnection:
-    """A pool connection with the views ``rules`` read, the registry in memory (every rule and
-    framework table joins it). ``scope`` (a scoped incremental run):
+    """A pool connection with the views ``rules`` read, from the pool's mirror where it can
+    serve (``datapool.mirror``), else with the registry in memory (every rule and framework
+    table joins it); close it when done. ``scope`` (a scoped incremental run):
     the ingest batches since the last run; the person interfaces are then restricted to the
     households their rows touched, read with history only where a rule declares it needs it
     (``engine.catalog.scoped_history``), else as their new rows."""
     from doudi.datapool.selectors import ingest_interfaces, pool_connection
 
     if scope is None:
-        return pool_connection(only=pool_interfaces(rules), pin=True)
+        return pool_connection(only=pool_interfaces(rules), pin=True, mirror=True)
     scope = list(scope)
     return pool_connection(
         only=pool_interfaces(rules),
@@ -72,6 +73,7 @@ def rules_connection(
         unscoped=engine.ROLL_INTERFACES,
         history=scoped_history(rules, ingest_interfaces(scope)),
         pin=True,
+        mirror=True,
     )
 
 

@@ -218,6 +218,7 @@ def monitor_run(
         t2 = time.perf_counter()
         counts = _apply(run, ev["rules"], decisions, ev["con"], as_of=as_of)
         t_write = time.perf_counter() - t2
+        ev["con"].close()
         escalated = alerts_escalate_overdue(today=as_of)
     except Exception as exc:
         MonitorRun.objects.filter(pk=run.pk).update(
@@ -734,7 +735,10 @@ def rule_preview(
             ev = evaluate(window=window, rules=[rule], sets=overrides)
         except Exception as exc:  # a value the rule cannot use
             raise ValidationError(f"预演失败：{exc} / preview failed") from None
-        d = engine.decide(ev["con"], [rule], prior=prior)
+        try:
+            d = engine.decide(ev["con"], [rule], prior=prior)
+        finally:
+            ev["con"].close()
         actions = d.column("action").to_pylist()
         out[key] = {
             "households": d.num_rows,

@@ -184,15 +184,18 @@ def declarations_table() -> pa.Table:
 # ------------------------------------------------------------------ sweeps
 
 
-def _pool_with_declarations(as_of: dt.date | None = None):  # type: ignore[no-untyped-def]
+def _pool_with_declarations(  # type: ignore[no-untyped-def]
+    as_of: dt.date | None = None, *, mirror: bool = False
+):
     """A pool connection with the declarations; with ``as_of``, the large interfaces narrowed to
-    the sweep's date windows (``engine.sweep.pool_windows``)."""
+    the sweep's date windows (``engine.sweep.pool_windows``). ``mirror``: a city-wide job,
+    reading the pool's mirror where it can (``datapool.mirror``; close the connection)."""
     from doudi.datapool.selectors import pool_connection, pool_narrow
     from doudi.datapool.services import registry_refresh
     from doudi.policy.engine.sweep import pool_windows
 
     registry_refresh()
-    con = pool_connection()
+    con = pool_connection(mirror=mirror)
     if as_of is not None:
         pool_narrow(con, pool_windows(as_of))
     con.register("_declarations", declarations_table())
@@ -221,7 +224,7 @@ def sweep_run(
         SweepRun.objects.filter(pk=run.pk).update(progress=text)
 
     try:
-        con = _pool_with_declarations(as_of)
+        con = _pool_with_declarations(as_of, mirror=True)
         if engine == "spark":
             from doudi.policy.engine.spark import sweep_spark
 
@@ -230,6 +233,7 @@ def sweep_run(
             summary = sweep_duckdb(con, tree=tree, as_of=as_of, out_dir=out, progress=progress)
         else:
             raise ValidationError(f"未知引擎 {engine} / unknown engine")
+        con.close()  # it holds the pool's mirror open
         progress("recording the timeline")
         changed = _record_timeline(run, out, as_of=as_of, version=summary["policy_version"])
         summary["timeline_changes"] = changed

@@ -145,7 +145,7 @@ def simulate(*, as_of: dt.date, sets: Mapping[str, str]) -> dict[str, Any]:
     t0 = time.perf_counter()
     base = selectors.parameter_tree()
     changed = base.with_overrides(sets)
-    con = _pool_with_declarations(as_of)
+    con = _pool_with_declarations(as_of, mirror=True)
     try:
         build_inputs(con, as_of)
         result = compare(con, base=base, changed=changed, as_of=as_of)

@@ -175,3 +175,14 @@ def test_it_can_be_turned_off(tmp_path: Path, monkeypatch) -> None:
     assert mirror.attach(con, root, {"x": [a]}) is None
     con.close()
     assert not mirror.path(root).exists()
+
+
+def test_a_damaged_mirror_is_started_afresh(tmp_path: Path) -> None:
+    root = tmp_path / "pool"
+    a = write(root, "x/period=2025-01/i1-0.parquet", k=[1], v=["a"])
+    mirror.path(root).parent.mkdir(parents=True)
+    mirror.path(root).write_bytes(b"not a database" * 1000)
+    con = duckdb.connect()
+    assert mirror.attach(con, root, {"x": [a]}) == {"x"}
+    assert rows(con, "x") == [(1, "a")]
+    con.close()

@@ -85,12 +85,7 @@ def attach(
     target = path(root)
     target.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    try:
-        con.execute(f"ATTACH '{_quote(target)}' AS {_WRITER}")
-    except (duckdb.IOException, duckdb.Error) as exc:
-        # another job is reading or writing it: use it as it is if it already matches
-        log.info("pool mirror busy (%s); trying it read-only", exc)
-    else:
+    if _attach_writer(con, target):
         try:
             _update(con, root, files, committed)
         except duckdb.Error:
@@ -113,6 +108,34 @@ def attach(
         return None
     log.info("pool mirror ready in %.2f s", time.perf_counter() - t0)
     return frozenset(files)
+
+
+def _attach_writer(con: duckdb.DuckDBPyConnection, target: Path) -> bool:
+    """Attach the mirror for writing; False when another job has it open (it may still be read
+    as it is). A file DuckDB cannot open otherwise (damaged, or written by a newer DuckDB) is
+    deleted and started afresh: it is derived data."""
+    try:
+        con.execute(f"ATTACH '{_quote(target)}' AS {_WRITER}")
+        return True
+    except duckdb.Error as exc:
+        if _in_use(exc):
+            log.info("pool mirror in use (%s); trying it read-only", exc)
+            return False
+        log.warning("pool mirror unreadable (%s); starting it afresh", exc)
+    for p in (target, target.with_name(target.name + ".wal")):
+        p.unlink(missing_ok=True)
+    try:
+        con.execute(f"ATTACH '{_quote(target)}' AS {_WRITER}")
+        return True
+    except duckdb.Error as exc:
+        log.warning("pool mirror cannot be created (%s); the job reads the Parquet store", exc)
+        return False
+
+
+def _in_use(exc: BaseException) -> bool:
+    """Whether an ATTACH failed because another connection or process holds the file."""
+    text = str(exc).lower()
+    return "lock" in text or "already attached" in text or "in use" in text
 
 
 def _quote(p: Path) -> str:

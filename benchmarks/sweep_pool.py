@@ -6,16 +6,26 @@ By default the sweep reads the pool's mirror (``datapool.mirror``), as `doudi sw
 brought up to date first and that is timed apart (``seconds_mirror_update``: a first use copies
 the whole pool, later ones append what was ingested since). ``--no-mirror`` reads the Parquet
 files."""
-import datetime as dt, json, os, resource, sys, time
+
+import datetime as dt
+import json
+import os
+import resource
+import sys
+import time
 from pathlib import Path
-data = Path(sys.argv[1]); city = Path(sys.argv[2])
+
+data = Path(sys.argv[1])
+city = Path(sys.argv[2])
 os.environ["DOUDI_DATA_DIR"] = str(data)
 os.environ.setdefault("DOUDI_FIELD_KEY", "YmVuY2gta2V5LWJlbmNoLWtleS1iZW5jaC1rZXktMzI=")
-from doudi.config import bootstrap
+from doudi.config import bootstrap  # noqa: E402
+
 bootstrap.setup()
-from doudi.datapool.selectors import pool_connection, pool_narrow
-from doudi.policy.engine import sweep
-from doudi.policy.engine.parameters import load_tree
+from doudi.datapool.selectors import pool_connection, pool_narrow  # noqa: E402
+from doudi.policy.engine import sweep  # noqa: E402
+from doudi.policy.engine.parameters import load_tree  # noqa: E402
+
 as_of = dt.date(2026, 1, 1)
 use_mirror = "--no-mirror" not in sys.argv[3:]
 tm = time.perf_counter()
@@ -28,7 +38,7 @@ con.execute("SET enable_progress_bar = false")
 pool_narrow(con, sweep.pool_windows(as_of))
 con.execute(f"""CREATE OR REPLACE TEMP VIEW declarations AS
     SELECT person_id, CAST(monthly_income_yuan AS BIGINT) * 100 AS monthly_fen,
-           DATE '2025-06-01' AS declared_on FROM read_parquet('{city / 'persons.parquet'}')""")
+           DATE '2025-06-01' AS declared_on FROM read_parquet('{city / "persons.parquet"}')""")
 t1 = time.perf_counter()
 s = sweep.sweep_duckdb(con, tree=load_tree(), as_of=as_of, out_dir=data / "policy-bench" / "run")
 s["seconds_setup"] = round(t1 - t0, 2)

@@ -3,11 +3,16 @@ department rows to people. Re-exported only when the registry changed since the 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
-from django.db.models import Max
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from django.db.models import Max, QuerySet
+from django.utils import timezone
 
 from doudi.datapool import store
 from doudi.registry.models import Household, Membership, Person, RegistryEvent
@@ -27,22 +32,57 @@ def registry_stamp() -> dict[str, object]:
     }
 
 
+#: an export after this many registry events (or touching this many persons) is made whole
+#: again rather than by merging the changes into the previous one
+INCREMENTAL_MAX_EVENTS = 100_000
+INCREMENTAL_MAX_PERSONS = 500_000
+#: rows changed this long before the previous export started are taken again (a transaction
+#: still open when the export read the registry commits its rows later)
+CHANGE_MARGIN = dt.timedelta(minutes=10)
+IN_CHUNK = 5_000
+
+
 def registry_export(root: Path, *, force: bool = False) -> bool:
-    """Write registry/persons.parquet and households.parquet if stale; True if written."""
+    """Write registry/persons.parquet and households.parquet if stale; True if written.
+
+    When an export exists, only what changed since it is read from the database (the persons
+    and households named by newer registry events, new rows, rows saved since it started, and
+    the current members of every household touched) and merged into it; a whole export is made
+    the first time, with ``force``, or when the changes are many."""
     stamp_path = root / "registry" / "stamp.json"
+    started = timezone.now()
     stamp = registry_stamp()
-    if not force and stamp_path.exists() and (root / store.REGISTRY_PERSONS).exists():
-        if json.loads(stamp_path.read_text()) == stamp:
-            return False
+    persons_path, households_path = root / store.REGISTRY_PERSONS, root / store.REGISTRY_HOUSEHOLDS
+    old = None
+    if stamp_path.exists() and persons_path.exists() and households_path.exists():
+        old = json.loads(stamp_path.read_text())
+    if not force and old is not None and {k: old.get(k) for k in stamp} == stamp:
+        return False
+    if force or old is None or not _export_changes(root, old):
+        _export_all(root)
+    stamp_path.write_text(json.dumps({**stamp, "at": started.isoformat()}))
+    return True
+
+
+def _export_all(root: Path) -> None:
     current = {
         pid: (hid, rel)
         for pid, hid, rel in Membership.objects.filter(end_date__isnull=True)
         .values_list("person_id", "household_id", "relation")
         .iterator(chunk_size=CHUNK)
     }
+    store.atomic_write_table(
+        _person_table(Person.objects.all(), current), root / store.REGISTRY_PERSONS
+    )
+    store.atomic_write_table(
+        _household_table(Household.objects.all()), root / store.REGISTRY_HOUSEHOLDS
+    )
+
+
+def _person_table(persons: QuerySet[Person], current: dict[int, tuple[int, str]]) -> pa.Table:
     cols: dict[str, list] = {f.name: [] for f in store.PERSONS_SCHEMA}
     rows = (
-        Person.objects.values_list(
+        persons.values_list(
             "id",
             "id_index",
             "name",
@@ -73,12 +113,13 @@ def registry_export(root: Path, *, force: bool = False) -> bool:
         cols["county_code"].append(village[:6])
         cols["hukou_village_code"].append(hukou)
         cols["residence_type"].append(rtype)
-    store.atomic_write_table(
-        pa.table(cols, schema=store.PERSONS_SCHEMA), root / store.REGISTRY_PERSONS
-    )
+    return pa.table(cols, schema=store.PERSONS_SCHEMA)
+
+
+def _household_table(households: QuerySet[Household]) -> pa.Table:
     hcols: dict[str, list] = {f.name: [] for f in store.HOUSEHOLDS_SCHEMA}
     for hid, number, village, rtype, status in (
-        Household.objects.values_list("id", "number", "region_id", "residence_type", "status")
+        households.values_list("id", "number", "region_id", "residence_type", "status")
         .order_by("id")
         .iterator(chunk_size=CHUNK)
     ):
@@ -89,11 +130,88 @@ def registry_export(root: Path, *, force: bool = False) -> bool:
         hcols["county_code"].append(village[:6])
         hcols["residence_type"].append(rtype)
         hcols["status"].append(status)
-    store.atomic_write_table(
-        pa.table(hcols, schema=store.HOUSEHOLDS_SCHEMA), root / store.REGISTRY_HOUSEHOLDS
+    return pa.table(hcols, schema=store.HOUSEHOLDS_SCHEMA)
+
+
+def _chunks(ids: set[int]) -> list[list[int]]:
+    ordered = sorted(ids)
+    return [ordered[i : i + IN_CHUNK] for i in range(0, len(ordered), IN_CHUNK)]
+
+
+def _export_changes(root: Path, old: dict[str, Any]) -> bool:
+    """Merge what changed since the export described by ``old`` into it; False (nothing
+    written) when that cannot be known or is too much, so the caller exports everything."""
+    keys = ("events", "persons", "households", "memberships")
+    if any(old.get(k) is None for k in keys) or not old.get("at"):
+        return False
+    since = dt.datetime.fromisoformat(old["at"]) - CHANGE_MARGIN
+    events = list(
+        RegistryEvent.objects.filter(id__gt=old["events"]).values_list("person_id", "household_id")[
+            : INCREMENTAL_MAX_EVENTS + 1
+        ]
     )
-    stamp_path.write_text(json.dumps(stamp))
+    if len(events) > INCREMENTAL_MAX_EVENTS or any(p is None and h is None for p, h in events):
+        return False
+    persons = {p for p, _ in events if p is not None}
+    households = {h for _, h in events if h is not None}
+    persons |= set(Person.objects.filter(id__gt=old["persons"]).values_list("id", flat=True))
+    persons |= set(Person.objects.filter(updated_at__gte=since).values_list("id", flat=True))
+    households |= set(
+        Household.objects.filter(id__gt=old["households"]).values_list("id", flat=True)
+    )
+    households |= set(Household.objects.filter(updated_at__gte=since).values_list("id", flat=True))
+    for pid, hid in Membership.objects.filter(id__gt=old["memberships"]).values_list(
+        "person_id", "household_id"
+    ):
+        persons.add(pid)
+        households.add(hid)
+    # the households a named person belongs or belonged to (a move can empty, and so
+    # dissolve, the household left)
+    for chunk in _chunks({p for p, _ in events if p is not None}):
+        households |= set(
+            Membership.objects.filter(person_id__in=chunk).values_list("household_id", flat=True)
+        )
+    for chunk in _chunks(households):
+        persons |= set(
+            Membership.objects.filter(household_id__in=chunk, end_date__isnull=True).values_list(
+                "person_id", flat=True
+            )
+        )
+        if len(persons) > INCREMENTAL_MAX_PERSONS:
+            return False
+    current: dict[int, tuple[int, str]] = {}
+    person_parts, household_parts = [], []
+    for chunk in _chunks(persons):
+        for pid, hid, rel in Membership.objects.filter(
+            person_id__in=chunk, end_date__isnull=True
+        ).values_list("person_id", "household_id", "relation"):
+            current[pid] = (hid, rel)
+        person_parts.append(_person_table(Person.objects.filter(id__in=chunk), current))
+    for chunk in _chunks(households):
+        household_parts.append(_household_table(Household.objects.filter(id__in=chunk)))
+    _merge(root / store.REGISTRY_PERSONS, "person_id", persons, person_parts, store.PERSONS_SCHEMA)
+    _merge(
+        root / store.REGISTRY_HOUSEHOLDS,
+        "household_id",
+        households,
+        household_parts,
+        store.HOUSEHOLDS_SCHEMA,
+    )
     return True
+
+
+def _merge(
+    path: Path, key: str, changed: set[int], parts: list[pa.Table], schema: pa.Schema
+) -> None:
+    """The export at ``path`` with the rows of ``changed`` replaced by ``parts`` (a changed id
+    missing from ``parts`` no longer exists), in id order as a whole export writes it."""
+    if not changed:
+        return
+    old = pq.read_table(path, schema=schema)
+    ids = pa.array(sorted(changed), pa.int64())
+    kept = old.filter(pc.invert(pc.is_in(old[key], value_set=ids)))
+    merged = pa.concat_tables([kept, *parts]).sort_by(key)
+    store.atomic_write_table(merged, path)
 
 
 def registry_from_synthetic_city(root: Path, persons: object, households: object) -> int:

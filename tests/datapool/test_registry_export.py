@@ -43,9 +43,7 @@ def whole(monkeypatch) -> list[int]:
 
 
 @pytest.mark.parametrize("by_time", [True, False])
-def test_changes_are_merged_into_the_export(
-    tmp_path: Path, register, whole, by_time: bool
-) -> None:
+def test_changes_are_merged_into_the_export(tmp_path: Path, register, whole, by_time: bool) -> None:
     """``by_time=False``: the rows saved since the last export are not looked at (as if it had
     started later than every change), so the registry events alone must name what changed."""
     root = tmp_path / "pool"

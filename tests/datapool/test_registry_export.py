@@ -7,10 +7,11 @@ import datetime as dt
 import json
 from pathlib import Path
 
+import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from doudi.datapool import registry_export, store
+from doudi.datapool import mirror, registry_export, store
 from doudi.registry import services
 from doudi.registry.models import Person, RegistryEvent
 from doudi.registry.services import MemberInput
@@ -23,9 +24,41 @@ DAY = dt.date(2025, 3, 1)
 
 def tables(root: Path) -> tuple[list[dict], list[dict]]:
     return (
-        pq.read_table(root / store.REGISTRY_PERSONS).to_pylist(),
-        pq.read_table(root / store.REGISTRY_HOUSEHOLDS).to_pylist(),
+        pq.read_table(root / store.REGISTRY_PERSONS).sort_by("person_id").to_pylist(),
+        pq.read_table(root / store.REGISTRY_HOUSEHOLDS).sort_by("household_id").to_pylist(),
     )
+
+
+def mirrored(root: Path) -> tuple[list[dict], list[dict]]:
+    """The registry as the pool's mirror holds it after bringing it up to date."""
+    con = duckdb.connect()
+    try:
+        assert mirror.attach(con, root, {}) == frozenset()
+        return (
+            con.sql(f"SELECT * FROM {mirror.table('registry_persons')} ORDER BY person_id")
+            .to_arrow_table()
+            .to_pylist(),
+            con.sql(f"SELECT * FROM {mirror.table('registry_households')} ORDER BY household_id")
+            .to_arrow_table()
+            .to_pylist(),
+        )
+    finally:
+        con.close()
+
+
+@pytest.fixture
+def applied(monkeypatch) -> list[str]:
+    made: list[str] = []
+    real = mirror._apply_registry_changes
+
+    def spy(con, root, name, held, current):  # type: ignore[no-untyped-def]
+        ok = real(con, root, name, held, current)
+        if ok:
+            made.append(name)
+        return ok
+
+    monkeypatch.setattr(mirror, "_apply_registry_changes", spy)
+    return made
 
 
 @pytest.fixture
@@ -43,7 +76,9 @@ def whole(monkeypatch) -> list[int]:
 
 
 @pytest.mark.parametrize("by_time", [True, False])
-def test_changes_are_merged_into_the_export(tmp_path: Path, register, whole, by_time: bool) -> None:
+def test_changes_are_merged_into_the_export(
+    tmp_path: Path, register, whole, applied, by_time: bool
+) -> None:
     """``by_time=False``: the rows saved since the last export are not looked at (as if it had
     started later than every change), so the registry events alone must name what changed."""
     root = tmp_path / "pool"
@@ -60,6 +95,7 @@ def test_changes_are_merged_into_the_export(tmp_path: Path, register, whole, by_
     assert registry_export.registry_export(root) is True
     assert whole == [1]
     assert registry_export.registry_export(root) is False  # nothing changed
+    assert mirrored(root) == tables(root)  # the mirror's first copy
     if not by_time:
         stamp = root / "registry" / "stamp.json"
         saved = json.loads(stamp.read_text())
@@ -101,6 +137,9 @@ def test_changes_are_merged_into_the_export(tmp_path: Path, register, whole, by_
     assert by_name["曾小红"]["household_id"] not in (couple.pk, None)
     assert {h["household_id"]: h["status"] for h in households}[alone.pk] == "dissolved"
     assert len(persons) == 7 and len(households) == 5
+    # the pool's mirror applies the merge's changes instead of copying the export again
+    assert mirrored(root) == tables(root)
+    assert sorted(applied) == ["registry_households", "registry_persons"]
 
 
 def test_unknown_changes_make_a_whole_export(tmp_path: Path, register, whole) -> None:
@@ -111,6 +150,7 @@ def test_unknown_changes_make_a_whole_export(tmp_path: Path, register, whole) ->
     RegistryEvent.objects.create(kind=RegistryEvent.Kind.CORRECTED, date=DAY)
     assert registry_export.registry_export(root) is True
     assert whole == [1, 1]
+    assert not (root / store.REGISTRY_CHANGES).exists()  # a whole export starts afresh
     full = tmp_path / "full"
     registry_export.registry_export(full, force=True)
     assert tables(root) == tables(full)

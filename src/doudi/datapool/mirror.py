@@ -9,8 +9,10 @@ from Parquet, a join against the mirrored copy about 0.1 s).
 
 Layout: ``<pool>/mirror/pool.duckdb`` with
 
-- ``registry_persons``, ``registry_households``: copies of the registry export, replaced when
-  the export file changes (size or modification time, in ``_sources``);
+- ``registry_persons``, ``registry_households``: copies of the registry export, brought up to
+  date with the change sets the export keeps beside it when they lead from the version held to
+  the current one (``registry_export``), else copied again (size and modification time of the
+  version held in ``_sources``);
 - one table per interface holding every stored version of every row (what the ``<code>_all``
   view shows), appended with each committed store file not yet copied; ``_files`` lists the
   files copied, per interface.
@@ -44,10 +46,7 @@ MIRROR = "mirror/pool.duckdb"
 #: the alias the mirror is attached under, read-only (views refer to ``pool_mirror.<table>``)
 ALIAS = "pool_mirror"
 _WRITER = "pool_mirror_w"
-REGISTRY_TABLES = {
-    "registry_persons": store.REGISTRY_PERSONS,
-    "registry_households": store.REGISTRY_HOUSEHOLDS,
-}
+REGISTRY_TABLES = store.REGISTRY_FILES
 
 
 def enabled() -> bool:
@@ -149,6 +148,47 @@ def _detach(con: duckdb.DuckDBPyConnection, alias: str) -> None:
         pass
 
 
+def _apply_registry_changes(
+    con: duckdb.DuckDBPyConnection,
+    root: Path,
+    name: str,
+    held: tuple[int, int],
+    current: tuple[int, int],
+) -> bool:
+    """Bring the copy of a registry export file from the version ``held`` to ``current`` with
+    the change sets the export kept (``store.registry_changes``), in one transaction; False
+    (nothing changed) when they do not lead from one to the other."""
+    after = {base: (result, folder) for base, result, folder in store.registry_changes(root, name)}
+    steps = []
+    at = held
+    while at != current:
+        if at not in after or len(steps) > len(after):
+            return False
+        at, folder = after[at]
+        steps.append(folder)
+    key = store.REGISTRY_KEYS[name]
+    w = _WRITER
+    con.execute("BEGIN")
+    try:
+        for folder in steps:
+            con.execute(
+                f'DELETE FROM {w}."{name}" WHERE {key} IN '
+                f"(SELECT {key} FROM read_parquet('{_quote(folder / 'ids.parquet')}'))"
+            )
+            con.execute(
+                f'INSERT INTO {w}."{name}" BY NAME '
+                f"SELECT * FROM read_parquet('{_quote(folder / 'rows.parquet')}')"
+            )
+        con.execute(f"DELETE FROM {w}._sources WHERE name = ?", [name])
+        con.execute(f"INSERT INTO {w}._sources VALUES (?, ?, ?)", [name, *current])
+    except duckdb.Error:
+        con.execute("ROLLBACK")
+        log.warning("registry changes could not be applied to the pool mirror; copying it again")
+        return False
+    con.execute("COMMIT")
+    return True
+
+
 def _stamp(p: Path) -> tuple[int, int] | None:
     try:
         st = p.stat()
@@ -184,6 +224,8 @@ def _update(
             con.execute("COMMIT")
             continue
         if held and tuple(held[0]) == stamp:
+            continue
+        if held and _apply_registry_changes(con, root, name, tuple(held[0]), stamp):
             continue
         con.execute("BEGIN")
         try:

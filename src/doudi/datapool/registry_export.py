@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import shutil
+import time
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from django.db.models import Max, QuerySet
 from django.utils import timezone
@@ -65,6 +67,7 @@ def registry_export(root: Path, *, force: bool = False) -> bool:
 
 
 def _export_all(root: Path) -> None:
+    _forget_changes(root)
     current = {
         pid: (hid, rel)
         for pid, hid, rel in Membership.objects.filter(end_date__isnull=True)
@@ -189,9 +192,10 @@ def _export_changes(root: Path, old: dict[str, Any]) -> bool:
         person_parts.append(_person_table(Person.objects.filter(id__in=chunk), current))
     for chunk in _chunks(households):
         household_parts.append(_household_table(Household.objects.filter(id__in=chunk)))
-    _merge(root / store.REGISTRY_PERSONS, "person_id", persons, person_parts, store.PERSONS_SCHEMA)
+    _merge(root, "registry_persons", "person_id", persons, person_parts, store.PERSONS_SCHEMA)
     _merge(
-        root / store.REGISTRY_HOUSEHOLDS,
+        root,
+        "registry_households",
         "household_id",
         households,
         household_parts,
@@ -201,17 +205,66 @@ def _export_changes(root: Path, old: dict[str, Any]) -> bool:
 
 
 def _merge(
-    path: Path, key: str, changed: set[int], parts: list[pa.Table], schema: pa.Schema
+    root: Path, table: str, key: str, changed: set[int], parts: list[pa.Table], schema: pa.Schema
 ) -> None:
-    """The export at ``path`` with the rows of ``changed`` replaced by ``parts`` (a changed id
-    missing from ``parts`` no longer exists), in id order as a whole export writes it."""
+    """The export of ``table`` with the rows of ``changed`` replaced by ``parts`` (a changed id
+    missing from ``parts`` no longer exists); the changes are kept beside it, so that a copy of
+    the export (the pool's mirror) can apply them instead of copying it again."""
     if not changed:
         return
-    old = pq.read_table(path, schema=schema)
-    ids = pa.array(sorted(changed), pa.int64())
-    kept = old.filter(pc.invert(pc.is_in(old[key], value_set=ids)))
-    merged = pa.concat_tables([kept, *parts]).sort_by(key)
-    store.atomic_write_table(merged, path)
+    path = root / store.REGISTRY_FILES[table]
+    ids = pa.table({key: pa.array(sorted(changed), pa.int64())})
+    rows = pa.concat_tables(parts).cast(schema) if parts else schema.empty_table()
+    base = store.file_stamp(path)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{time.monotonic_ns()}")
+    con = store.connect(private=True)
+    try:
+        con.register("_ids", ids)
+        con.register("_rows", rows)
+        con.execute(
+            f"COPY (SELECT * FROM read_parquet('{path}') ANTI JOIN _ids USING ({key}) "
+            f"UNION ALL SELECT * FROM _rows) TO '{tmp}' (FORMAT parquet, COMPRESSION zstd)"
+        )
+    finally:
+        con.close()
+    os.replace(tmp, path)
+    _record_change(root, table, base, store.file_stamp(path), ids, rows)
+
+
+#: change sets kept beside the export (older ones are deleted; a copy further behind is copied
+#: whole)
+CHANGES_KEPT = 60
+
+
+def _record_change(
+    root: Path,
+    table: str,
+    base: tuple[int, int] | None,
+    result: tuple[int, int] | None,
+    ids: pa.Table,
+    rows: pa.Table,
+) -> None:
+    """Keep one merge's changes: ``<n>-<table>/`` with the ids replaced, their new rows and the
+    export's stamps before and after."""
+    if base is None or result is None:
+        return
+    folder = root / store.REGISTRY_CHANGES
+    folder.mkdir(parents=True, exist_ok=True)
+    final = folder / f"{time.time_ns():020d}-{table}"
+    staging = folder / f".{final.name}.tmp"
+    staging.mkdir()
+    pq.write_table(ids, staging / "ids.parquet")
+    pq.write_table(rows, staging / "rows.parquet")
+    (staging / "stamps.json").write_text(json.dumps({"base": base, "result": result}))
+    os.replace(staging, final)
+    done = sorted(p for p in folder.iterdir() if not p.name.startswith("."))
+    for old in done[:-CHANGES_KEPT]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _forget_changes(root: Path) -> None:
+    """A whole export starts a new history: the change sets no longer lead to it."""
+    shutil.rmtree(root / store.REGISTRY_CHANGES, ignore_errors=True)
 
 
 def registry_from_synthetic_city(root: Path, persons: object, households: object) -> int:
@@ -239,6 +292,7 @@ def registry_from_synthetic_city(root: Path, persons: object, households: object
         .to_arrow_table()
         .cast(store.PERSONS_SCHEMA)
     )
+    _forget_changes(root)
     store.atomic_write_table(registry, root / store.REGISTRY_PERSONS)
     households_table = (
         con.sql("""

@@ -39,6 +39,11 @@ import pyarrow.parquet as pq
 REGISTRY_PERSONS = "registry/persons.parquet"
 REGISTRY_HOUSEHOLDS = "registry/households.parquet"
 OVERRIDES = "links/overrides.parquet"
+#: the registry export's files, by the name of the view that reads them, and their keys
+REGISTRY_FILES = {"registry_persons": REGISTRY_PERSONS, "registry_households": REGISTRY_HOUSEHOLDS}
+REGISTRY_KEYS = {"registry_persons": "person_id", "registry_households": "household_id"}
+#: the changes merged into the registry export (``registry_export``), one folder per merge
+REGISTRY_CHANGES = "registry/changes"
 
 PERSONS_SCHEMA = pa.schema(
     [
@@ -126,6 +131,36 @@ def reset_connection() -> None:
     """Forget the process's DuckDB database (after a fork: a child must not share the parent's)."""
     global _base
     _base = None
+
+
+def file_stamp(path: Path) -> tuple[int, int] | None:
+    """What identifies one version of a file: size and modification time (ns); None if absent."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return st.st_size, st.st_mtime_ns
+
+
+def registry_changes(root: Path, table: str) -> list[tuple[tuple, tuple, Path]]:
+    """The change sets kept for one registry export file (``table``: a key of
+    ``REGISTRY_FILES``), oldest first: (its stamp before, its stamp after, folder with
+    ``ids.parquet`` and ``rows.parquet``)."""
+    import json
+
+    folder = root / REGISTRY_CHANGES
+    if not folder.exists():
+        return []
+    out = []
+    for p in sorted(folder.iterdir()):
+        if p.name.startswith(".") or not p.name.endswith(f"-{table}"):
+            continue
+        try:
+            stamps = json.loads((p / "stamps.json").read_text())
+            out.append((tuple(stamps["base"]), tuple(stamps["result"]), p))
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return out
 
 
 def atomic_write_table(table: pa.Table, path: Path) -> None:

@@ -51,6 +51,16 @@ def copies(monkeypatch) -> list[tuple[str, bool, int]]:
     return made
 
 
+def mirrored_two_files(root: Path) -> tuple[str, str]:
+    """Two store files of interface ``x``, copied into the mirror."""
+    a = write(root, "x/period=2025-01/i1-0.parquet", k=[1], v=["a"])
+    b = write(root, "x/period=2025-02/i2-0.parquet", k=[2], v=["b"])
+    con = duckdb.connect()
+    mirror.attach(con, root, {"x": [a, b]})
+    con.close()
+    return a, b
+
+
 def test_first_use_copies_then_new_files_are_appended(tmp_path: Path, copies) -> None:
     root = tmp_path / "pool"
     registry(root, [1, 2])
@@ -91,11 +101,7 @@ def test_a_file_with_new_columns_copies_the_interface_again(tmp_path: Path, copi
 
 def test_a_file_gone_from_the_store_or_replaced_copies_again(tmp_path: Path, copies) -> None:
     root = tmp_path / "pool"
-    a = write(root, "x/period=2025-01/i1-0.parquet", k=[1], v=["a"])
-    b = write(root, "x/period=2025-02/i2-0.parquet", k=[2], v=["b"])
-    con = duckdb.connect()
-    mirror.attach(con, root, {"x": [a, b]})
-    con.close()
+    a, b = mirrored_two_files(root)
     # b is no longer committed (its ingest was undone): the mirror must drop its rows
     con = duckdb.connect()
     assert mirror.attach(con, root, {"x": [a]}, committed=lambda paths: set()) == {"x"}
@@ -114,11 +120,7 @@ def test_a_file_gone_from_the_store_or_replaced_copies_again(tmp_path: Path, cop
 
 def test_a_mirror_of_a_newer_listing_is_left_alone_and_not_used(tmp_path: Path, copies) -> None:
     root = tmp_path / "pool"
-    a = write(root, "x/period=2025-01/i1-0.parquet", k=[1], v=["a"])
-    b = write(root, "x/period=2025-02/i2-0.parquet", k=[2], v=["b"])
-    con = duckdb.connect()
-    mirror.attach(con, root, {"x": [a, b]})
-    con.close()
+    a, b = mirrored_two_files(root)
     # a job that listed the manifest before b committed: b is committed, so the mirror is newer
     con = duckdb.connect()
     assert mirror.attach(con, root, {"x": [a]}, committed=lambda paths: paths) is None

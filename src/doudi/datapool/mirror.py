@@ -189,14 +189,6 @@ def _apply_registry_changes(
     return True
 
 
-def _stamp(p: Path) -> tuple[int, int] | None:
-    try:
-        st = p.stat()
-    except FileNotFoundError:
-        return None
-    return st.st_size, st.st_mtime_ns
-
-
 def _update(
     con: duckdb.DuckDBPyConnection,
     root: Path,
@@ -213,7 +205,7 @@ def _update(
         "(name VARCHAR PRIMARY KEY, size BIGINT, mtime_ns BIGINT)"
     )
     for name, rel in REGISTRY_TABLES.items():
-        stamp = _stamp(root / rel)
+        stamp = store.file_stamp(root / rel)
         held = con.execute(
             f"SELECT size, mtime_ns FROM {w}._sources WHERE name = ?", [name]
         ).fetchall()
@@ -272,7 +264,7 @@ Entry = tuple[str, int, int]
 
 
 def _entry(root: Path, rel: str) -> Entry:
-    stamp = _stamp(root / rel)
+    stamp = store.file_stamp(root / rel)
     return (rel, *(stamp or (-1, -1)))
 
 
@@ -334,6 +326,6 @@ def _matches(
         for name, size, mtime in con.execute(f"SELECT * FROM {ALIAS}._sources").fetchall()
     }
     for name, rel in REGISTRY_TABLES.items():
-        if _stamp(root / rel) != sources.get(name):
+        if store.file_stamp(root / rel) != sources.get(name):
             return False
     return True

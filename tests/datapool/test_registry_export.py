@@ -154,3 +154,18 @@ def test_unknown_changes_make_a_whole_export(tmp_path: Path, register, whole) ->
     full = tmp_path / "full"
     registry_export.registry_export(full, force=True)
     assert tables(root) == tables(full)
+
+
+def test_the_scheduler_refreshes_the_export_every_quarter_hour(settings, register) -> None:
+    from doudi.datapool import services
+
+    services._last_refresh.clear()
+    root = store.pool_root()
+    register("370611001001", [(make_id("370611", "19600101", 11), "曾小明", "head")])
+    assert services.registry_tick(now=1000.0) is True  # the first export
+    register("370611002001", [(make_id("370611", "19700707", 41), "张伟", "head")])
+    assert services.registry_tick(now=1000.0 + 14 * 60) is False  # not due yet
+    assert len(tables(root)[0]) == 1
+    assert services.registry_tick(now=1000.0 + 15 * 60) is True
+    assert len(tables(root)[0]) == 2
+    services._last_refresh.clear()

@@ -38,7 +38,8 @@ def start_inline_worker() -> None:
 
 
 def start_scheduler() -> None:
-    """Queue the scheduled jobs (the nightly monitoring run) from a thread of this process.
+    """Queue the scheduled jobs (the nightly monitoring run) and keep the registry export up to
+    date (``datapool.services.registry_tick``), from a thread of this process.
     ``DOUDI_SCHEDULER=0`` turns it off (e.g. where cron runs ``doudi monitor``)."""
     import os
     import threading
@@ -50,11 +51,13 @@ def start_scheduler() -> None:
     def loop() -> None:
         from django.db import close_old_connections
 
+        from doudi.datapool.services import registry_tick
         from doudi.monitoring.schedule import tick
 
         while True:
             try:
                 tick()
+                registry_tick()
             except Exception as exc:  # noqa: BLE001 - a failed tick is retried next minute
                 print(f"定时任务出错 / scheduler error: {exc}", flush=True)
             finally:

@@ -150,3 +150,23 @@ def registry_refresh(*, force: bool = False) -> bool:
     from doudi.datapool.registry_export import registry_export
 
     return registry_export(store.pool_root(), force=force)
+
+
+#: how often the scheduler brings the registry export up to date (minutes)
+REGISTRY_REFRESH_MINUTES = 15
+_last_refresh: dict[str, float] = {}
+
+
+def registry_tick(now: float | None = None) -> bool:
+    """Called every minute by the scheduler of ``doudi serve``: every
+    ``REGISTRY_REFRESH_MINUTES`` merge the day's registry changes into the export, so that the
+    night's run and the next department file rarely have to (at 7M persons a merge takes about
+    5 s). True if an export was written."""
+    import time
+
+    now = time.monotonic() if now is None else now
+    last = _last_refresh.get("at")
+    if last is not None and now - last < REGISTRY_REFRESH_MINUTES * 60:
+        return False
+    _last_refresh["at"] = now
+    return registry_refresh()

@@ -133,41 +133,45 @@ def params_table(tree: ParameterTree, as_of: dt.date, counties: Iterable[str]) -
     return pa.table(cols, schema=schema)
 
 
-#: the latest roll of each kind up to the as-of date is read from ``<roll>_all``: ``roll_date``
+#: the latest roll of each kind up to the as-of date, read from ``<roll>_all``: ``roll_date``
 #: is part of the rolls' record key, so every version of a record has the same one and the dates
 #: are those of the current rows, without ranking versions or linking persons to find them
-RECIPIENTS_FROM_POOL = """
-WITH dr AS (
-    SELECT max(roll_date) AS d FROM dibao_roll_all CROSS JOIN m_window w
-    WHERE roll_date <= w.as_of
-),
-tr AS (
-    SELECT max(roll_date) AS d FROM tekun_roll_all CROSS JOIN m_window w
-    WHERE roll_date <= w.as_of
-),
-lr AS (
-    SELECT max(roll_date) AS d FROM low_income_roll_all CROSS JOIN m_window w
-    WHERE roll_date <= w.as_of
-)
+LATEST_ROLLS = """
+SELECT (SELECT max(roll_date) FROM dibao_roll_all, m_window w WHERE roll_date <= w.as_of),
+       (SELECT max(roll_date) FROM tekun_roll_all, m_window w WHERE roll_date <= w.as_of),
+       (SELECT max(roll_date) FROM low_income_roll_all, m_window w WHERE roll_date <= w.as_of)
+"""
+
+
+def recipients_sql(dibao: dt.date | None, tekun: dt.date | None, low: dt.date | None) -> str:
+    """Who receives what (``m_recipients``): the latest rolls (their dates from
+    :data:`LATEST_ROLLS`, written into the query as constants so that DuckDB filters each roll's
+    rows on its date before ranking versions and linking persons: one month of rows instead of
+    a year's), the relapse-watch list and doudi's own benefits."""
+
+    def d(v: dt.date | None) -> str:
+        return f"DATE '{v.isoformat()}'" if v is not None else "CAST(NULL AS DATE)"
+
+    return f"""
 SELECT x.person_id, p.household_id,
        CASE WHEN coalesce(x.single_person, FALSE) THEN 'single_person_dibao' ELSE 'dibao' END
            AS item,
        CAST(x.monthly_amount AS DECIMAL(14, 2)) AS monthly_amount, 'dibao_roll' AS source
-FROM dibao_roll x JOIN dr ON x.roll_date = dr.d
+FROM dibao_roll x
 JOIN registry_persons p ON p.person_id = x.person_id
-WHERE x.status IN ('active', 'gradual_exit')
+WHERE x.roll_date = {d(dibao)} AND x.status IN ('active', 'gradual_exit')
 UNION ALL
 SELECT x.person_id, p.household_id, 'tekun',
        CAST(coalesce(x.basic_amount, 0) + coalesce(x.care_amount, 0) AS DECIMAL(14, 2)),
        'tekun_roll'
-FROM tekun_roll x JOIN tr ON x.roll_date = tr.d
+FROM tekun_roll x
 JOIN registry_persons p ON p.person_id = x.person_id
-WHERE x.status = 'active'
+WHERE x.roll_date = {d(tekun)} AND x.status = 'active'
 UNION ALL
 SELECT x.person_id, p.household_id, x.category, CAST(0 AS DECIMAL(14, 2)), 'low_income_roll'
-FROM low_income_roll x JOIN lr ON x.roll_date = lr.d
+FROM low_income_roll x
 JOIN registry_persons p ON p.person_id = x.person_id
-WHERE x.status = 'active'
+WHERE x.roll_date = {d(low)} AND x.status = 'active'
 UNION ALL
 SELECT x.person_id, p.household_id, 'relapse_watch', CAST(0 AS DECIMAL(14, 2)), 'relapse_watch'
 FROM relapse_watch x CROSS JOIN m_window w
@@ -219,7 +223,8 @@ def prepare(
     con.register(
         "m_benefits", benefits if benefits is not None else RECIPIENTS_SCHEMA.empty_table()
     )
-    con.execute(f"CREATE OR REPLACE TEMP TABLE m_recipients AS {RECIPIENTS_FROM_POOL}")
+    dates = con.execute(LATEST_ROLLS).fetchall()[0]
+    con.execute(f"CREATE OR REPLACE TEMP TABLE m_recipients AS {recipients_sql(*dates)}")
     con.register("_m_entitled", entitled if entitled is not None else ENTITLED_SCHEMA.empty_table())
     con.execute("CREATE OR REPLACE TEMP TABLE m_entitled AS SELECT * FROM _m_entitled")
     con.execute(f"CREATE OR REPLACE TEMP TABLE m_watch AS {WATCH}")

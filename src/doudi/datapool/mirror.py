@@ -87,7 +87,7 @@ def attach(
     if _attach_writer(con, target):
         try:
             _update(con, root, files, committed)
-        except duckdb.Error:
+        except Exception:  # noqa: BLE001 - the mirror is never required: read Parquet instead
             log.exception("pool mirror update failed; the job reads the Parquet store")
             _detach(con, _WRITER)
             return None
@@ -121,8 +121,12 @@ def _attach_writer(con: duckdb.DuckDBPyConnection, target: Path) -> bool:
             log.info("pool mirror in use (%s); trying it read-only", exc)
             return False
         log.warning("pool mirror unreadable (%s); starting it afresh", exc)
-    for p in (target, target.with_name(target.name + ".wal")):
-        p.unlink(missing_ok=True)
+    try:
+        for p in (target, target.with_name(target.name + ".wal")):
+            p.unlink(missing_ok=True)
+    except OSError as exc:
+        log.warning("pool mirror cannot be removed (%s); the job reads the Parquet store", exc)
+        return False
     try:
         con.execute(f"ATTACH '{_quote(target)}' AS {_WRITER}")
         return True
@@ -181,7 +185,7 @@ def _apply_registry_changes(
             )
         con.execute(f"DELETE FROM {w}._sources WHERE name = ?", [name])
         con.execute(f"INSERT INTO {w}._sources VALUES (?, ?, ?)", [name, *current])
-    except duckdb.Error:
+    except Exception:  # noqa: BLE001 - copied whole instead
         con.execute("ROLLBACK")
         log.warning("registry changes could not be applied to the pool mirror; copying it again")
         return False

@@ -195,3 +195,25 @@ def test_distinct_ids(values) -> None:
     names = distinct.to_pylist()
     assert sorted(names) == sorted({v for v in values if v is not None})
     assert [None if i == len(names) else names[i] for i in index] == values
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.text(max_size=40), max_size=25))
+def test_content_hash_is_duckdbs_md5_number_lower(values) -> None:
+    """Content hashes already in the store were made by DuckDB's md5_number_lower: the numbers
+    read off the hex digests must be the same."""
+    con = store.connect(private=True)
+    try:
+        con.register("v", pa.table({"s": pa.array(values, pa.string())}))
+        expected = con.sql("SELECT md5_number_lower(s) AS h FROM v").to_arrow_table()["h"]
+        digests = con.sql("SELECT md5(s) AS d FROM v").to_arrow_table()["d"]
+    finally:
+        con.close()
+    got = ingest._md5_number_lower(digests.combine_chunks())
+    assert got.type == pa.uint64()
+    assert got.to_pylist() == expected.to_pylist()
+
+
+def test_content_hash_refuses_other_text() -> None:
+    with pytest.raises(ValueError):
+        ingest._md5_number_lower(pa.array(["abc"]))

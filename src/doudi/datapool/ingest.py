@@ -208,17 +208,38 @@ def _quarantine_rows(raw: RawRead, reason: pa.Array, ingest: IngestFile) -> list
     return out
 
 
-def _hash_sql(columns: list[str], *, number: bool = False) -> str:
-    """A keyed MD5 over the columns' text (stable across DuckDB versions, unlike ``hash``);
-    ``number``: the low 64 bits as an unsigned integer (content hashes), else 32 hex digits."""
+def _hash_sql(columns: list[str]) -> str:
+    """A keyed MD5 over the columns' text (stable across DuckDB versions, unlike ``hash``), as 32
+    hex digits. Content hashes are its low 64 bits (:func:`_md5_number_lower`)."""
     # concat() of the parts (never null) is the text of '<key>|' || a || chr(31) || b ..., built
     # in one step instead of one intermediate string per ||
     parts = ", chr(31), ".join(
         f"coalesce(CAST({c if c.startswith('coalesce(') else chr(34) + c + chr(34)} AS VARCHAR), '')"
         for c in columns
     )
-    function = "md5_number_lower" if number else "md5"
-    return f"{function}(concat('{crypto.index_key_hex()}|', {parts}))"
+    return f"md5(concat('{crypto.index_key_hex()}|', {parts}))"
+
+
+#: hex digit (ASCII byte) → its value
+_NIBBLE = np.zeros(256, dtype=np.uint8)
+_NIBBLE[np.frombuffer(b"0123456789", dtype=np.uint8)] = np.arange(10, dtype=np.uint8)
+_NIBBLE[np.frombuffer(b"abcdef", dtype=np.uint8)] = np.arange(10, 16, dtype=np.uint8)
+_NIBBLE[np.frombuffer(b"ABCDEF", dtype=np.uint8)] = np.arange(10, 16, dtype=np.uint8)
+
+
+def _md5_number_lower(digests: pa.Array) -> pa.Array:
+    """DuckDB's ``md5_number_lower`` (digest bytes 8 to 15 read as a little-endian uint64) from
+    ``md5`` hex digests: the same numbers, without DuckDB's 128-bit arithmetic, which costs four
+    times the MD5 itself. The content hashes in the store were made by ``md5_number_lower``."""
+    n = len(digests)
+    if not n:
+        return pa.array([], pa.uint64())
+    offsets, data = idcard.string_buffers(digests)
+    if digests.null_count or not (np.diff(offsets) == 32).all():
+        raise ValueError("expected 32 hex digits per row")
+    hex_low = _NIBBLE[idcard.fixed_width_matrix(offsets, data, np.arange(n), 32)[:, 16:]]
+    octets = (hex_low[:, 0::2] << np.uint8(4)) | hex_low[:, 1::2]
+    return pa.array(np.ascontiguousarray(octets).view("<u8").reshape(n))
 
 
 #: per process: interface → (manifest paths, current record_key/content_hash). A cache only:
@@ -526,10 +547,14 @@ def _distinct_ids(ids: pa.Array) -> tuple[pa.Array, np.ndarray]:
                 high = np.einsum("ij,j->i", d[:, :9], _PLACE9, dtype=np.int64, casting="unsafe")
                 low = np.einsum("ij,j->i", d[:, 9:17], _PLACE8, dtype=np.int64, casting="unsafe")
                 key = (high * 10**8 + low) * 11 + np.where(is_x, 10, last)
-                _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
-                index = np.full(n, first.size, dtype=np.int64)
-                index[rows] = inverse.reshape(-1)
-                return ids.take(pa.array(rows[first])), index
+                # hashed, not sorted: values numbered in order of first appearance
+                inverse = pc.dictionary_encode(pa.array(key)).indices.to_numpy().astype(np.int64)
+                first = np.ones(inverse.size, dtype=bool)
+                if inverse.size:
+                    first[1:] = inverse[1:] > np.maximum.accumulate(inverse)[:-1]
+                index = np.full(n, int(first.sum()), dtype=np.int64)
+                index[rows] = inverse
+                return ids.take(pa.array(rows[np.flatnonzero(first)])), index
     encoded = pc.dictionary_encode(ids)
     distinct = encoded.dictionary
     index = pc.fill_null(encoded.indices, len(distinct)).to_numpy().astype(np.int64)
@@ -688,11 +713,13 @@ def _process(
         table,
         con,
         f"""SELECT {_hash_sql(key_cols)} AS record_key,
-                   {_hash_sql(content_cols, number=True)} AS content_hash, _pos
+                   {_hash_sql(content_cols)} AS content_digest, _pos
             FROM incoming""",
     )
     record_key = hashed["record_key"].chunk(0) if hashed.num_rows else pa.array([], pa.string())
-    content_hash = hashed["content_hash"].chunk(0) if hashed.num_rows else pa.array([], pa.uint64())
+    content_hash = _md5_number_lower(
+        hashed["content_digest"].chunk(0) if hashed.num_rows else pa.array([], pa.string())
+    )
 
     manifest, existing = _existing_keys(con, root, interface)
     duplicate, correction, group, size, known = _dedup_flags(

@@ -217,3 +217,39 @@ def test_content_hash_is_duckdbs_md5_number_lower(values) -> None:
 def test_content_hash_refuses_other_text() -> None:
     with pytest.raises(ValueError):
         ingest._md5_number_lower(pa.array(["abc"]))
+
+
+def test_trim_leads_cover_every_white_space_arrow_trims() -> None:
+    """Every code point that Arrow's utf8_trim_whitespace removes has a lead byte the shortcut
+    looks for, so skipping the trim never keeps white space."""
+    points = [c for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
+    cells = pa.array([f"x{chr(c)}" for c in points], pa.string())
+    trimmed = pc.utf8_trim_whitespace(cells)
+    removed = np.flatnonzero(~np.asarray(pc.equal(cells, trimmed)))
+    assert removed.size >= 20  # ASCII spaces and controls, U+0085, U+00A0, U+2000..., U+3000
+    for i in removed:
+        lead = chr(points[i]).encode("utf-8")[0]
+        assert readers._TRIM_LEADS[lead], hex(points[i])
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(
+        st.text(
+            alphabet=st.sampled_from(list("ab 张三\t\u3000\u00a0\u2003\u0085合计𠀀é\u200b\ufeff")),
+            max_size=8,
+        ),
+        max_size=12,
+    )
+)
+def test_trim_shortcut_same_as_arrow(values) -> None:
+    arr = pa.array(values, pa.string())
+    assert readers._trim(arr).to_pylist() == pc.utf8_trim_whitespace(arr).to_pylist()
+    chunked = pa.chunked_array([arr, pa.array(["abc", " x"], pa.string())])
+    assert readers._trim(chunked).to_pylist() == pc.utf8_trim_whitespace(chunked).to_pylist()
+
+
+def test_marker_check_finds_each_marker() -> None:
+    for marker in readers._TOTAL_CELL_MARKERS:
+        assert readers._may_start_with_marker(pa.array(["张三", f"{marker}：12"], pa.string()))
+    assert not readers._may_start_with_marker(pa.array(["张三丰", "烟台市", "ab"], pa.string()))

@@ -98,6 +98,23 @@ class IngestOptions:
     probabilistic: bool = True
     today: dt.date | None = None
     after_stage: Callable[[], None] | None = None  # test hook: called between stage and commit
+    #: when a dict: filled with the seconds each step took (``doudi bench ingest`` prints them)
+    timings: dict[str, float] | None = None
+
+
+class _Steps:
+    """Seconds per step of one ingest, into ``IngestOptions.timings`` when asked for."""
+
+    def __init__(self, timings: dict[str, float] | None) -> None:
+        self.timings = timings
+        self.last = time.perf_counter()
+
+    def done(self, step: str) -> None:
+        if self.timings is None:
+            return
+        now = time.perf_counter()
+        self.timings[step] = round(self.timings.get(step, 0.0) + now - self.last, 3)
+        self.last = now
 
 
 class IngestError(Exception):
@@ -328,9 +345,11 @@ def ingest_file(
     """
     options = options or IngestOptions()
     t0 = time.perf_counter()
+    steps = _Steps(options.timings)
     interface = load_catalog().get(interface_code)
     data = path.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
+    steps.done("file hash (SHA-256)")
     name = file_name or path.name
     previous = IngestFile.objects.filter(
         interface=interface.code, sha256=digest, status=IngestFile.Status.COMMITTED
@@ -383,8 +402,9 @@ def ingest_file(
             new={"interface": interface.code, "error": exc.zh},
         )
         raise
+    steps.done("read and parse")
     try:
-        return _process(interface, raw, ingest, options, t0)
+        return _process(interface, raw, ingest, options, t0, steps)
     except Exception as exc:
         log.exception("ingest %s failed", ingest.pk)
         _mark_failed(ingest, f"处理失败：{exc}", t0)
@@ -684,11 +704,17 @@ def _whole(column: pa.ChunkedArray) -> pa.Array:
 
 
 def _process(
-    interface: Interface, raw: RawRead, ingest: IngestFile, options: IngestOptions, t0: float
+    interface: Interface,
+    raw: RawRead,
+    ingest: IngestFile,
+    options: IngestOptions,
+    t0: float,
+    steps: _Steps,
 ) -> IngestFile:
     root = store.pool_root()
     normalized = norm.normalize(interface, raw.table, today=options.today)
     quarantine = _quarantine_rows(raw, normalized.reason, ingest)
+    steps.done("validate and normalise")
     if normalized.reason.null_count == len(normalized.reason):
         table = normalized.table
     else:
@@ -721,11 +747,13 @@ def _process(
         hashed["content_digest"].chunk(0) if hashed.num_rows else pa.array([], pa.string())
     )
 
+    steps.done("record keys and content hashes (MD5)")
     manifest, existing = _existing_keys(con, root, interface)
     duplicate, correction, group, size, known = _dedup_flags(
         con, record_key, content_hash.to_numpy(), existing
     )
     keep = ~duplicate
+    steps.done("duplicates and corrections")
 
     columns: dict[str, pa.Array] = {}
     schema = stored_schema(interface)
@@ -749,7 +777,9 @@ def _process(
             birth = _scatter(birth, bad, b2)
             sex = _scatter(sex, bad, s2)
             region = _scatter(region, bad, r2)
+        steps.done("ID numbers: birth date, sex, area")
         id_index, distinct_index, id_group = _blind_indexes(con, id_norm)
+        steps.done("blind indexes (SHA-256)")
         id_valid = pc.is_valid(id_norm)
         columns.update(
             {
@@ -763,6 +793,7 @@ def _process(
         )
         registry_export(root)
         linked = _linked(con, root, distinct_index, id_group)
+        steps.done("exact linkage")
     else:
         linked = np.zeros(n, dtype=bool)
     columns["record_key"] = record_key
@@ -818,7 +849,9 @@ def _process(
             month = int(months[start])
             parts[f"{1970 + month // 12:04d}-{month % 12 + 1:02d}"] = out.slice(start, end - start)
 
+    steps.done("rows ordered by period")
     staged = store.stage_files(root, interface.code, ingest.pk, parts) if parts else []
+    steps.done("Parquet files written")
     if options.after_stage:
         options.after_stage()
     counts = {
@@ -860,6 +893,7 @@ def _process(
             subject_label=ingest.file_name,
             new={"interface": interface.code, **counts},
         )
+    steps.done("committed (ledger, manifest, audit)")
     new_keys, replaced = _last_versions(out, group, size, known, rows)
     _remember_keys(
         root, interface, manifest, existing, new_keys, replaced, [rel for _, rel, _ in final]
@@ -869,4 +903,5 @@ def _process(
 
         link_pending(interfaces=[interface.code])
         ingest.refresh_from_db()
+        steps.done("probabilistic linkage")
     return ingest

@@ -317,6 +317,11 @@ def read_jsonl(data: bytes, header_map: Mapping[str, str], required: Iterable[st
     return RawRead(pa.table(arrays), "jsonl", encoding, 0, {"blank": blank, "total": 0}, extra)
 
 
+#: bytes per block of Arrow's CSV reader: blocks of a few MB stay in the CPU's cache (16 MB
+#: blocks parsed a 167 MB file in 0.50 s on one thread, 1-4 MB blocks in 0.38 s)
+CSV_BLOCK_SIZE = 1 << 22
+
+
 def read_csv_text(
     text: str | None,
     encoding: str,
@@ -368,7 +373,7 @@ def read_csv_text(
     try:
         table = pacsv.read_csv(
             io.BytesIO(body),
-            read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 24),
+            read_options=pacsv.ReadOptions(column_names=names, block_size=CSV_BLOCK_SIZE),
             parse_options=pacsv.ParseOptions(newlines_in_values=False, invalid_row_handler=None),
             convert_options=pacsv.ConvertOptions(
                 column_types={n: pa.string() for n in names},
@@ -474,15 +479,66 @@ def _may_start_with_marker(column: pa.Array | pa.ChunkedArray) -> bool:
         head = offsets[:-1][np.diff(offsets) >= 6]
         if not head.size:
             continue
-        for marker in _MARKER_HEADS:
-            hit = (
-                (data[head] == marker[0])
-                & (data[head + 1] == marker[1])
-                & (data[head + 2] == marker[2])
-            )
-            if hit.any():
-                return True
+        # the first three bytes of each cell as one number, compared with the markers' heads
+        code = (
+            (data[head].astype(np.int32) << 16)
+            | (data[head + 1].astype(np.int32) << 8)
+            | data[head + 2].astype(np.int32)
+        )
+        if np.isin(code, _MARKER_CODES).any():
+            return True
     return False
+
+
+_MARKER_CODES = np.array([int.from_bytes(m, "big") for m in _MARKER_HEADS], dtype=np.int32)
+
+
+#: lead bytes of every character Arrow's utf8_trim_whitespace removes: ASCII control characters
+#: and space, and the lead bytes of U+0085, U+00A0, U+1680, U+180E, U+2000-U+205F, U+3000 and
+#: (for safety) U+FEFF. A test checks every code point.
+_TRIM_LEADS = np.zeros(256, dtype=bool)
+_TRIM_LEADS[:0x21] = True
+_TRIM_LEADS[[0x7F, 0xC2, 0xE1, 0xE2, 0xE3, 0xEF]] = True
+
+
+def _needs_trim(chunk: pa.Array) -> bool:
+    """False when no cell of a string array (without nulls) can start or end with white space:
+    neither its first character nor its last has a lead byte in :data:`_TRIM_LEADS`."""
+    from doudi.core.idcard import string_buffers
+
+    offsets, data = string_buffers(chunk)
+    lengths = np.diff(offsets)
+    full = lengths > 0
+    if not full.any():
+        return False
+    starts = offsets[:-1][full]
+    ends = offsets[1:][full]
+    if _TRIM_LEADS[data[starts]].any():
+        return True
+    # the last character's lead byte: step back over continuation bytes (10xxxxxx), at most 3
+    last = ends - 1
+    for _ in range(3):
+        cont = (data[last] & 0xC0) == 0x80
+        if not cont.any():
+            break
+        last = np.where(cont & (last > starts), last - 1, last)
+    return bool(_TRIM_LEADS[data[last]].any())
+
+
+def _trim(column: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """``utf8_trim_whitespace``, skipped for the chunks where no cell needs it."""
+    import pyarrow.compute as pc
+
+    if isinstance(column, pa.ChunkedArray):
+        if column.null_count or column.type != pa.string():
+            return pc.utf8_trim_whitespace(column)
+        return pa.chunked_array(
+            [pc.utf8_trim_whitespace(c) if _needs_trim(c) else c for c in column.chunks],
+            column.type,
+        )
+    if column.null_count or column.type != pa.string() or _needs_trim(column):
+        return pc.utf8_trim_whitespace(column)
+    return column
 
 
 def _drop_blank_and_total(
@@ -496,7 +552,7 @@ def _drop_blank_and_total(
     """Trim the cells; drop the blank rows and the summary rows."""
     import pyarrow.compute as pc
 
-    stripped = {f: pc.utf8_trim_whitespace(table[f]) for f in fields}
+    stripped = {f: _trim(table[f]) for f in fields}
     # a summary row needs a cell that starts with a marker
     totals = any(_may_start_with_marker(stripped[f]) for f in fields)
     nonblank = None

@@ -56,6 +56,34 @@ def _ingest_interface(item: tuple[str, list[Path]]) -> dict[str, int]:
     return out
 
 
+def _worker_setup(threads: int | None) -> None:
+    """Start of a worker process: Django set up afresh (the workers are spawned, not forked: a
+    process forked after DuckDB, Arrow or Splink started threads can crash in libc, as one did
+    on 2026-11-29 after the linking step)."""
+    bootstrap.setup()
+    if threads:
+        import pyarrow as pa
+
+        from doudi.datapool import store
+
+        pa.set_cpu_count(threads)
+        store.DEFAULT_THREADS = threads
+
+
+def worker_pool(jobs: int, threads: int | None = None):  # type: ignore[no-untyped-def]
+    """Processes that ingest interfaces in parallel (spawned; the environment carries the data
+    directory and keys)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    return ProcessPoolExecutor(
+        jobs,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_worker_setup,
+        initargs=(threads,),
+    )
+
+
 def evaluate(feeds: Path) -> dict[str, object]:
     """Precision and recall of the pool's person links against the feeds' truth tables."""
     from doudi.datapool.catalog import load_catalog
@@ -174,16 +202,7 @@ def main(argv: Sequence[str]) -> int:
         if args.jobs <= 1:
             results = [_ingest_interface(item) for item in work]
         else:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
-
-            from django.db import connections
-
-            connections.close_all()
-            store.reset_connection()
-            with ProcessPoolExecutor(
-                args.jobs, mp_context=multiprocessing.get_context("fork")
-            ) as pool:
+            with worker_pool(args.jobs, args.threads) as pool:
                 results = list(pool.map(_ingest_interface, work))
         for r in results:
             for k, v in r.items():

@@ -167,6 +167,9 @@ def link_pending(
         "candidates": pending.num_rows,
         "linked": counts.get("linked", 0),
         "review": len(reviews),
+        # decisions "review" whose candidate is not in the operational registry get no queue row
+        # (the benches export a synthetic registry without loading it into the database)
+        "review_decisions": counts.get("review", 0),
         "unlinked": counts.get("unlinked", 0),
         "seconds": round(time.perf_counter() - t0, 2),
     }

@@ -50,7 +50,7 @@ def _interfaces() -> list[str]:
 def _build(city: Path, jobs: int, out: dict[str, object]) -> list[tuple[str, Path]]:
     """Ingest the history files; return the last day's files (for the incremental run)."""
     from doudi.datapool import registry_export, store
-    from doudi.datapool.bench_pool import _ingest_interface
+    from doudi.datapool.bench_pool import _ingest_interface, worker_pool
     from doudi.datapool.models import IngestFile
 
     wanted = set(_interfaces())
@@ -80,14 +80,7 @@ def _build(city: Path, jobs: int, out: dict[str, object]) -> list[tuple[str, Pat
     if jobs <= 1:
         results = [_ingest_interface(item) for item in work]
     else:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        from django.db import connections
-
-        connections.close_all()
-        store.reset_connection()
-        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+        with worker_pool(jobs, store.DEFAULT_THREADS) as pool:
             results = list(pool.map(_ingest_interface, work))
     out["build_seconds"] = round(time.perf_counter() - t, 1)
     out["build_rows"] = sum(r["rows"] for r in results)

@@ -253,3 +253,99 @@ def test_marker_check_finds_each_marker() -> None:
     for marker in readers._TOTAL_CELL_MARKERS:
         assert readers._may_start_with_marker(pa.array(["张三", f"{marker}：12"], pa.string()))
     assert not readers._may_start_with_marker(pa.array(["张三丰", "烟台市", "ab"], pa.string()))
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            ["2025/3/8", "2024年1月5日", "20240105", "45000", "2023/2/29", "", "abc", "1.5.2024"]
+            + ["2024.01.05", "2024-1-5 10:00", "2101/1/1", "1879/12/31", "44927.0"]
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+    st.integers(1024, 3000),
+)
+def test_dates_parsed_once_per_distinct_text(pattern, n) -> None:
+    """Parsing each distinct text once and spreading the results gives what parsing every row
+    gives."""
+    values = [pattern[i % len(pattern)] for i in range(n)]
+    arr = pa.array(values, pa.string())
+    got_values, got_ok = normalize._parse_dates_general(arr)
+    want_values, want_ok = normalize._parse_date_texts(normalize._trim(arr))
+    assert got_values.to_pylist() == want_values.to_pylist()
+    assert got_ok.to_pylist() == want_ok.to_pylist()
+
+
+def _registry_file(tmp_path, indexes, persons):
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "persons.parquet"
+    pq.write_table(
+        pa.table(
+            {"id_index": pa.array(indexes, pa.string()), "person_id": pa.array(persons, pa.int64())}
+        ),
+        path,
+    )
+    return path
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 30), st.booleans()), max_size=40),
+    st.lists(st.integers(0, 40), max_size=30),
+    st.sampled_from(["real", "one_high", "few_high"]),
+)
+def test_registry_lookup_is_set_membership(tmp_path_factory, registry, queries, keys) -> None:
+    """Exact linkage by binary search finds exactly the indexes of registry persons (with a
+    person id), also when many indexes share the high bits of their key (forced here)."""
+    tmp_path = tmp_path_factory.mktemp("reg")
+
+    def index(i: int) -> str:
+        return hashlib.sha1(str(i).encode()).hexdigest()  # 40 hex digits
+
+    path = _registry_file(
+        tmp_path, [index(i) for i, _ in registry], [7 if has else None for _, has in registry]
+    )
+    original = ingest._index_key
+    if keys == "one_high":
+        ingest._index_key = lambda words: np.zeros(words.shape[0], dtype=np.uint64)
+    elif keys == "few_high":
+        ingest._index_key = lambda words: (words[:, 0] % np.uint64(3)) << np.uint64(62)
+    try:
+        lookup = ingest._RegistryIndexes(path)
+        assert lookup.searchable
+        got = lookup.contains(pa.array([index(q) for q in queries], pa.string()))
+    finally:
+        ingest._index_key = original
+    persons = {i for i, has in registry if has}
+    assert got.tolist() == [q in persons for q in queries]
+
+
+def test_registry_lookup_falls_back_to_the_join(tmp_path) -> None:
+    """Indexes that are not 40 characters are joined by DuckDB, with the same answer."""
+    path = _registry_file(tmp_path, ["short", "a" * 40, None], [1, 2, 3])
+    lookup = ingest._RegistryIndexes(path)
+    assert not lookup.searchable
+    assert lookup.contains(pa.array(["short"])) is None
+    assert lookup.table().num_rows == 3
+
+
+@pytest.mark.parametrize("short", [False, True])
+def test_linked_by_search_or_join(tmp_path, short) -> None:
+    a, b, c = (hashlib.sha1(x).hexdigest() for x in (b"a", b"b", b"c"))
+    root = tmp_path / "pool"
+    target = root / store.REGISTRY_PERSONS
+    target.parent.mkdir(parents=True)
+    registry = [a, b] + (["short"] if short else [])
+    _registry_file(tmp_path, registry, [1, None] + ([3] if short else [])).rename(target)
+    ingest._registry_cache.clear()
+    con = store.connect(private=True)
+    try:
+        # distinct indexes a, b, c; rows: a, c, (null), a, b
+        hit = ingest._linked(con, root, pa.array([a, b, c]), np.array([0, 2, 3, 0, 1]))
+    finally:
+        con.close()
+        ingest._registry_cache.clear()
+    assert hit.tolist() == [True, False, False, True, False]

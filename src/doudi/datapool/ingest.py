@@ -262,7 +262,7 @@ def _md5_number_lower(digests: pa.Array) -> pa.Array:
 #: per process: interface → (manifest paths, current record_key/content_hash). A cache only:
 #: it is rebuilt from the store whenever the manifest differs from what it was built from.
 _keys_cache: dict[tuple[str, str], tuple[frozenset[str], pa.Table | Callable[[], pa.Table]]] = {}
-_registry_cache: dict[str, tuple[float, pa.Table]] = {}
+_registry_cache: dict[str, tuple[float, object]] = {}
 
 
 def _existing_keys(con, root: Path, interface: Interface) -> tuple[frozenset[str], pa.Table]:
@@ -319,16 +319,101 @@ def _remember_keys(
     _keys_cache[(str(root), interface.code)] = (files | frozenset(new_files), merged)
 
 
-def _registry_ids(root: Path) -> pa.Table:
-    """(id_index, person_id) of the registry export, read once per export."""
+class _RegistryIndexes:
+    """The blind indexes of the registry's persons, for exact linkage by binary search. Built
+    once per registry export and process; a file's lookups then cost its distinct numbers, not a
+    scan of the whole registry (a join read all 7M persons for every file: 0.18 s even for a file
+    of 10,000 rows).
+
+    Each index's first 16 hex digits give a 64-bit key; its high bits and the row number are
+    packed into one integer and sorted (a plain sort, several times faster than an argsort). A
+    lookup finds the first entry with the query's high bits and compares all 40 characters,
+    moving on along entries that share the high bits."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        table = pq.read_table(path, columns=["id_index", "person_id"])
+        ids = _whole(table["id_index"])
+        keep = pc.and_(pc.is_valid(ids), pc.is_valid(table["person_id"]))
+        ids = ids.filter(keep) if not pc.all(keep).as_py() else ids
+        words = _index_words(ids)
+        self.searchable = words is not None  # else: not all 40 characters, joined by DuckDB
+        if words is None:
+            return
+        n = words.shape[0]
+        self.bits = np.uint64(max(1, int(n).bit_length()))
+        self.low = (np.uint64(1) << self.bits) - np.uint64(1)
+        packed = (_index_key(words) >> self.bits) << self.bits
+        packed |= np.arange(n, dtype=np.uint64)
+        packed.sort()
+        self.packed = packed
+        self.words = words[(packed & self.low).astype(np.int64)]  # in the sorted order
+
+    def table(self) -> pa.Table:
+        """(id_index, person_id) of the export, for the join."""
+        return pq.read_table(self.path, columns=["id_index", "person_id"])
+
+    def contains(self, indexes: pa.Array) -> np.ndarray | None:
+        """Per index, whether a registry person has it (None: use the join)."""
+        if not self.searchable:
+            return None
+        words = _index_words(indexes)
+        if words is None:
+            return None
+        k = words.shape[0]
+        found = np.zeros(k, dtype=bool)
+        if not k or not self.packed.size:
+            return found
+        high = (_index_key(words) >> self.bits) << self.bits
+        order = np.argsort(high)  # sorted needles: the search and the reads walk the table once
+        high, words = high[order], words[order]
+        pos = np.searchsorted(self.packed, high)
+        hit = np.zeros(k, dtype=bool)
+        active = np.arange(k)
+        while active.size:
+            at = pos[active]
+            inside = at < self.packed.size
+            active, at = active[inside], at[inside]
+            same_high = (self.packed[at] & ~self.low) == high[active]
+            active, at = active[same_high], at[same_high]
+            match = (self.words[at] == words[active]).all(axis=1)
+            hit[active[match]] = True
+            active = active[~match]  # same high bits, another index: try the next entry
+            pos[active] += 1
+        found[order] = hit
+        return found
+
+
+def _index_words(indexes: pa.Array) -> np.ndarray | None:
+    """Blind indexes (40 characters) as an (n, 5) matrix of their bytes read as integers; None when
+    a value is null or of another length."""
+    if isinstance(indexes, pa.ChunkedArray):
+        indexes = indexes.combine_chunks()
+    if indexes.null_count or indexes.type != pa.string():
+        return None
+    n = len(indexes)
+    offsets, data = idcard.string_buffers(indexes)
+    if n and not (np.diff(offsets) == 40).all():
+        return None
+    chars = idcard.fixed_width_matrix(offsets, data, np.arange(n), 40)
+    return np.ascontiguousarray(chars).view("<u8").reshape(n, 5)
+
+
+def _index_key(words: np.ndarray) -> np.ndarray:
+    """One 64-bit key per index from its first 16 hex digits (64 bits of the hash)."""
+    return (words[:, 0] * np.uint64(0x9E3779B97F4A7C15)) ^ words[:, 1]
+
+
+def _registry_ids(root: Path) -> _RegistryIndexes:
+    """The registry export's persons by blind index, read once per export."""
     path = root / store.REGISTRY_PERSONS
     mtime = path.stat().st_mtime
     cached = _registry_cache.get(str(path))
     if cached is None or cached[0] != mtime:
-        table = pq.read_table(path, columns=["id_index", "person_id"])
-        _registry_cache[str(path)] = (mtime, table)
-        return table
-    return cached[1]
+        lookup = _RegistryIndexes(path)
+        _registry_cache[str(path)] = (mtime, lookup)
+        return lookup
+    return cached[1]  # type: ignore[return-value]
 
 
 def ingest_file(
@@ -609,10 +694,16 @@ def _linked(con, root: Path, distinct_index: pa.Array | None, index: np.ndarray)
     """Per row: whether its blind index is a registry person's."""
     if distinct_index is None:
         return np.zeros(len(index), dtype=bool)
+    registry = _registry_ids(root)
+    found = registry.contains(distinct_index)
+    if found is not None:
+        hit = np.zeros(len(distinct_index) + 1, dtype=bool)
+        hit[:-1] = found
+        return hit[index]
     con.register(
         "ids", pa.table({"id_index": distinct_index, "g": pa.array(np.arange(len(distinct_index)))})
     )
-    con.register("registry_persons", _registry_ids(root))
+    con.register("registry_persons", registry.table())
     try:
         found = (
             con.sql("""

@@ -222,8 +222,24 @@ def _iso_dates(trimmed: pa.Array) -> pa.Array | None:
     )
 
 
+#: a column with at most one distinct value per this many rows is parsed once per distinct value
+DISTINCT_RATIO = 4
+
+
 def _parse_dates_general(text: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """Dates in any accepted form. A file's dates repeat (a payment day, a month's start): when
+    they do, each distinct text is parsed once and the results are spread back to the rows."""
     original = _trim(text)
+    n = len(original)
+    if n >= 1024 and original.type == pa.string() and not original.null_count:
+        encoded = pc.dictionary_encode(original)
+        if len(encoded.dictionary) * DISTINCT_RATIO <= n:
+            values, ok = _parse_date_texts(encoded.dictionary)
+            return pc.take(values, encoded.indices), pc.take(ok, encoded.indices)
+    return _parse_date_texts(original)
+
+
+def _parse_date_texts(original: pa.Array) -> tuple[pa.Array, pa.Array]:
     serial = pc.match_substring_regex(original, r"^\d{1,5}(\.0+)?$")
     s = pc.replace_substring_regex(original, r"[年月/\.]", "-")
     s = pc.replace_substring(s, "日", "")

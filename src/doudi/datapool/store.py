@@ -181,7 +181,10 @@ def stage_files(
     staging.mkdir(parents=True)
     out = []
     for n, (period, table) in enumerate(sorted(parts.items())):
-        path = staging / f"{interface}--{period}--{n}.parquet"
+        out.append((period, staging / f"{interface}--{period}--{n}.parquet", table))
+
+    def write(item: tuple[str, Path, pa.Table]) -> None:
+        _, path, table = item
         pq.write_table(
             table,
             path,
@@ -190,8 +193,18 @@ def stage_files(
             row_group_size=1 << 20,
             use_dictionary=_dictionary_columns(table),
         )
-        out.append((period, path, table.num_rows))
-    return out
+
+    # one period's file per thread (Arrow's writer releases the GIL and is single-threaded)
+    threads = min(len(out), DEFAULT_THREADS or os.cpu_count() or 1)
+    if threads > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(write, out))
+    else:
+        for item in out:
+            write(item)
+    return [(period, path, table.num_rows) for period, path, table in out]
 
 
 #: high-entropy columns: dictionary encoding only costs time on them

@@ -262,7 +262,7 @@ def _md5_number_lower(digests: pa.Array) -> pa.Array:
 #: per process: interface → (manifest paths, current record_key/content_hash). A cache only:
 #: it is rebuilt from the store whenever the manifest differs from what it was built from.
 _keys_cache: dict[tuple[str, str], tuple[frozenset[str], pa.Table | Callable[[], pa.Table]]] = {}
-_registry_cache: dict[str, tuple[float, object]] = {}
+_registry_cache: dict[str, tuple[float, _RegistryIndexes]] = {}
 
 
 def _existing_keys(con, root: Path, interface: Interface) -> tuple[frozenset[str], pa.Table]:
@@ -413,7 +413,7 @@ def _registry_ids(root: Path) -> _RegistryIndexes:
         lookup = _RegistryIndexes(path)
         _registry_cache[str(path)] = (mtime, lookup)
         return lookup
-    return cached[1]  # type: ignore[return-value]
+    return cached[1]
 
 
 def ingest_file(

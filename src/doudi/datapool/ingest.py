@@ -343,11 +343,15 @@ class _RegistryIndexes:
         n = words.shape[0]
         self.bits = np.uint64(max(1, int(n).bit_length()))
         self.low = (np.uint64(1) << self.bits) - np.uint64(1)
-        packed = (_index_key(words) >> self.bits) << self.bits
+        packed = self._high(words)
         packed |= np.arange(n, dtype=np.uint64)
         packed.sort()
         self.packed = packed
         self.words = words[(packed & self.low).astype(np.int64)]  # in the sorted order
+
+    def _high(self, words: np.ndarray) -> np.ndarray:
+        """Each index's key with its low bits (where the row numbers go) cleared."""
+        return (_index_key(words) >> self.bits) << self.bits
 
     def table(self) -> pa.Table:
         """(id_index, person_id) of the export, for the join."""
@@ -364,7 +368,7 @@ class _RegistryIndexes:
         found = np.zeros(k, dtype=bool)
         if not k or not self.packed.size:
             return found
-        high = (_index_key(words) >> self.bits) << self.bits
+        high = self._high(words)
         order = np.argsort(high)  # sorted needles: the search and the reads walk the table once
         high, words = high[order], words[order]
         pos = np.searchsorted(self.packed, high)
@@ -400,8 +404,8 @@ def _index_words(indexes: pa.Array) -> np.ndarray | None:
 
 
 def _index_key(words: np.ndarray) -> np.ndarray:
-    """One 64-bit key per index from its first 16 hex digits (64 bits of the hash)."""
-    return (words[:, 0] * np.uint64(0x9E3779B97F4A7C15)) ^ words[:, 1]
+    """One 64-bit key per index, mixed from its first 32 hex digits as record keys are."""
+    return _mix(words[:, :4])
 
 
 def _registry_ids(root: Path) -> _RegistryIndexes:
